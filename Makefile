@@ -1,0 +1,54 @@
+# Thin wrapper over CMake. Targets:
+#   make               Release build in build/release
+#   make check         install missing test packages, then build and run every
+#                      test: Release, ASan+UBSan, TSan (thread tests), install check
+#   make demo          build and run the demo
+#   make bench         run the benchmarks
+#   make install PREFIX=/usr/local
+#   make clean
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+CMAKE  ?= cmake
+CTEST  ?= ctest
+B      := build
+
+.PHONY: all build check check-release check-asan check-tsan deps demo bench install clean
+
+all: build
+
+build:
+	$(CMAKE) -S . -B $(B)/release -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) --build $(B)/release -j $(JOBS)
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps check-release check-asan check-tsan
+	@echo "make check: all test builds passed"
+
+check-release: build
+	cd $(B)/release && $(CTEST) --output-on-failure -j $(JOBS)
+	scripts/check-install.sh $(B)/release
+
+check-asan:
+	$(CMAKE) -S . -B $(B)/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  "-DSP_SANITIZE=address;undefined" -DSP_BUILD_BENCH=OFF
+	$(CMAKE) --build $(B)/asan -j $(JOBS)
+	cd $(B)/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST) --output-on-failure -j $(JOBS) -LE noasan
+
+check-tsan:
+	$(CMAKE) -S . -B $(B)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread \
+	  -DSP_BUILD_BENCH=OFF -DSP_BUILD_EXAMPLES=OFF
+	$(CMAKE) --build $(B)/tsan -j $(JOBS)
+	cd $(B)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  $(CTEST) --output-on-failure -j $(JOBS) -L threads
+
+demo: build
+	$(B)/release/examples/example_affinity_demo
+
+install: build
+	$(CMAKE) --install $(B)/release --prefix $(PREFIX)
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,220 @@
+/*
+ * slotpool/index.h: the slot index allocator with affinity.
+ *
+ * An sp_index hands out the indices 0 .. capacity-1 of a fixed pool. A slot
+ * freed by a user ("key") stays *warm* for that key: the next allocation for
+ * the same key gets it back, so whatever the caller keeps per slot (a mapped
+ * image, a compiled module, a connection) can be reused instead of rebuilt.
+ *
+ * Every slot is in one of three states:
+ *   used         handed out, remembering its key (or no key);
+ *   unused-cold  never handed out (slots go cold -> used in index order);
+ *   unused-warm  freed, remembering the key it was used with (or none).
+ *
+ * sp_index_alloc(key) picks, in order:
+ *   1. the key's most recently freed warm slot (an "affine hit");
+ *   2. if fewer than max_unused_warm_slots slots are unused-warm: the next
+ *      cold slot, else the least recently freed warm slot of any key;
+ *   3. otherwise: the least recently freed warm slot, else a cold slot;
+ *   and fails with -ENOSPC when every slot is in use.
+ * With one shard the slot chosen is exactly the one Wasmtime's pooling
+ * allocator (the "seed" this project started from) chooses, for every
+ * sequence of calls.
+ *
+ * Thread-safety: every function may be called from any thread at any time,
+ * except that sp_index_destroy must not race with any other call on the same
+ * index. Each operation takes the index's lock once.
+ *
+ * Memory: all memory is allocated by sp_index_create; no operation allocates.
+ * Per slot: 24 bytes of slot state plus 18 bytes of key table (42 bytes),
+ * whatever the number of keys.
+ */
+#ifndef SLOTPOOL_INDEX_H
+#define SLOTPOOL_INDEX_H
+
+#include "slotpool/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest capacity an index accepts (2^30 slots). */
+#define SP_INDEX_MAX_CAPACITY (UINT32_C(1) << 30)
+
+/* Slot value that never names a slot; handy as "none" in caller arrays. */
+#define SP_INDEX_NO_SLOT UINT32_MAX
+
+/* Opaque handle. */
+typedef struct sp_index sp_index;
+
+/*
+ * Creation parameters. An all-zero struct is valid (an index of capacity 0);
+ * each field documents its meaning at zero. Fields marked "must be zero" are
+ * room to grow: a non-zero value is -EINVAL today, so that a later version can
+ * give it meaning without changing the behaviour of older callers.
+ */
+typedef struct sp_index_config {
+	/* Number of slots, 0 .. SP_INDEX_MAX_CAPACITY. 0 is an index whose
+	 * allocations all fail with -ENOSPC. */
+	uint32_t capacity;
+	/* Budget of unused-warm slots: while fewer slots than this are
+	 * unused-warm, a key without warm slots gets a cold slot rather than
+	 * evicting another key's warm slot. 0 (the default) always reuses warm
+	 * slots first, the lowest-memory policy. Values above capacity behave
+	 * as capacity. */
+	uint32_t max_unused_warm_slots;
+	/* Number of shards. 0 = automatic and 1 = a single lock; both give one
+	 * shard in this version. Other values: -EINVAL. */
+	uint32_t shards;
+	/* No flags are defined yet: must be zero. */
+	uint32_t flags;
+	/* Must be zero. */
+	uint64_t reserved[4];
+} sp_index_config;
+
+/*
+ * A consistent snapshot of an index (sp_index_stats). Counters count since
+ * sp_index_create.
+ */
+typedef struct sp_index_stats {
+	uint32_t capacity;             /* slots in the index */
+	uint32_t in_use;               /* slots currently used */
+	uint32_t unused_warm;          /* slots freed and not yet reused */
+	uint32_t unused_cold;          /* slots never handed out */
+	uint32_t keys_with_warm;       /* distinct keys holding >= 1 warm slot */
+	uint32_t shards;               /* shards in use */
+	uint64_t unused_bytes_resident;/* sum of bytes_resident over warm slots */
+	uint64_t allocs;               /* successful alloc/alloc_nokey/clear calls */
+	uint64_t frees;                /* slots freed (free_many counts each) */
+	uint64_t affine_hits;          /* alloc(key) served by key's warm slot */
+	uint64_t cold_picks;           /* allocs served by a cold slot */
+	uint64_t warm_steals;          /* allocs served by another key's (or no
+	                                  key's) warm slot */
+	uint64_t clears;               /* successful alloc_affine_and_clear */
+	uint64_t failed_allocs;        /* alloc/alloc_nokey that got -ENOSPC */
+	uint64_t clear_misses;         /* alloc_affine_and_clear that got -ENOENT */
+	uint64_t slot_state_bytes;     /* bytes of per-slot state (heap) */
+	uint64_t total_bytes;          /* all bytes the index allocated */
+} sp_index_stats;
+
+/*
+ * sp_index_create: allocate an index described by *cfg and store it in *out.
+ * All memory the index will ever use is allocated here.
+ * Errors: -EINVAL  cfg or out is NULL, capacity > SP_INDEX_MAX_CAPACITY,
+ *                  shards > 1, or a non-zero flags/reserved field;
+ *         -ENOMEM  the memory could not be allocated (nothing is leaked).
+ * On error *out is untouched. Thread-safe. Cost: O(1) work plus the
+ * allocation of about 42 bytes per slot (pages are touched only when used).
+ */
+SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out);
+
+/*
+ * sp_index_destroy: free the index and everything it owns. NULL is a no-op.
+ * Slots still in use are simply forgotten. Must not race with any other call
+ * on this index. O(1) plus the cost of free().
+ */
+SP_API void sp_index_destroy(sp_index *ix);
+
+/*
+ * sp_index_alloc: allocate a slot for `key` (any uint64_t; 0 and UINT64_MAX
+ * are ordinary keys) following steps 1-3 above, and store its index in *slot.
+ * The slot is remembered as used by `key`, so freeing it makes it warm for
+ * `key`.
+ * Errors: -EINVAL  ix or slot is NULL;
+ *         -ENOSPC  every slot is in use (counted in failed_allocs).
+ * On error *slot is untouched and the index is unchanged.
+ * Thread-safe; takes the lock once. O(1) expected.
+ */
+SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot);
+
+/*
+ * sp_index_alloc_nokey: like sp_index_alloc without a key: steps 2-3 only.
+ * The slot is used with no key; once freed it is warm for no key and is only
+ * ever reused through steps 2-3.
+ * Errors, thread-safety and cost: as sp_index_alloc.
+ */
+SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot);
+
+/*
+ * sp_index_alloc_affine_and_clear: take `key`'s most recently freed warm slot
+ * (step 1 only) and mark it used with *no* key, so that its affinity is
+ * forgotten. Meant for tearing a key down: call it until -ENOENT, reset and
+ * free each slot it returns.
+ * Errors: -EINVAL  ix or slot is NULL;
+ *         -ENOENT  `key` holds no warm slot (counted in clear_misses).
+ * On error *slot is untouched and the index is unchanged.
+ * Thread-safe; takes the lock once. O(1) expected.
+ */
+SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t *slot);
+
+/*
+ * sp_index_free: return a used slot. It becomes the most recently freed warm
+ * slot overall and of its key. bytes_resident is what the caller left
+ * resident in the slot (for accounting only: it is summed over warm slots in
+ * unused_bytes_resident and subtracted when the slot is reused).
+ * Errors: -EINVAL     ix is NULL, slot >= capacity, or slot is not in use
+ *                     (never allocated, or already freed);
+ *         -EOVERFLOW  unused_bytes_resident would pass UINT64_MAX.
+ * On error nothing changes. Thread-safe; takes the lock once. O(1) expected.
+ */
+SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident);
+
+/*
+ * sp_index_free_many: free slots[0..n-1], in that order, as n calls of
+ * sp_index_free would, under one acquisition of the lock. bytes_resident may
+ * be NULL (all zero) or hold n values. The whole batch is validated first:
+ * if any entry is bad, nothing is freed.
+ * Errors: -EINVAL     ix is NULL, slots is NULL with n > 0, an entry is out of
+ *                     range or not in use, or a slot is listed twice;
+ *         -EOVERFLOW  unused_bytes_resident would pass UINT64_MAX.
+ * n = 0 succeeds and does nothing. Thread-safe. O(n) expected.
+ */
+SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots,
+                              const uint64_t *bytes_resident, size_t n);
+
+/*
+ * sp_index_get_stats: fill *out with a consistent snapshot (taken under the lock).
+ * Errors: -EINVAL ix or out is NULL. Thread-safe. O(1).
+ */
+SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out);
+
+/*
+ * sp_index_key_warm_slots: store in *count how many warm slots `key` holds
+ * (0 for an unknown key). A diagnostic: it walks the key's list.
+ * Errors: -EINVAL ix or count is NULL. Thread-safe; takes the lock.
+ * O(number of warm slots of key).
+ */
+SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count);
+
+/*
+ * sp_index_slot_key: report the state of one slot, for debugging and tests.
+ * Stores in *state one of the SP_SLOT_* values and, for a used or warm slot
+ * with a key, the key in *key (key may be NULL). A slot with no key leaves
+ * *key untouched.
+ * Errors: -EINVAL ix or state is NULL, or slot >= capacity.
+ * Thread-safe; takes the lock. O(length of the slot's key list) for a warm
+ * keyed slot (the key is stored once per key, not per slot), else O(1).
+ */
+#define SP_SLOT_COLD 0
+#define SP_SLOT_USED 1
+#define SP_SLOT_USED_KEY 2
+#define SP_SLOT_WARM 3
+#define SP_SLOT_WARM_KEY 4
+SP_API int sp_index_slot_state(sp_index *ix, uint32_t slot, int *state, uint64_t *key);
+
+/*
+ * sp_index_check: walk the whole structure and verify every invariant: both
+ * links of every list, list lengths against the counters, each slot's state
+ * against the lists it is on, the key table against the key lists, the byte
+ * sum. Returns 0 when all hold, -EUCLEAN on the first violation (which is
+ * described on stderr), -EINVAL when ix is NULL.
+ * Thread-safe; takes the lock. O(capacity + key table size): for tests and
+ * debugging, not for hot paths.
+ */
+SP_API int sp_index_check(sp_index *ix);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLOTPOOL_INDEX_H */

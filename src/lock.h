@@ -1,0 +1,37 @@
+/*
+ * lock.h: the lock that guards a shard. A test-and-test-and-set spin lock:
+ * the critical sections it guards are a few dozen instructions, so an
+ * uncontended acquire is one atomic exchange and a release is a plain store,
+ * about half the cost of a futex mutex (which needs an atomic on unlock too).
+ * Under contention a waiter spins on a read (no cache line ping-pong), then
+ * yields the CPU so that a preempted holder can run.
+ */
+#ifndef SP_LOCK_H
+#define SP_LOCK_H
+
+#include <stdatomic.h>
+
+typedef struct {
+	atomic_uint held;
+} sp__lock;
+
+void sp__lock_wait(sp__lock *l);
+
+static inline void sp__lock_init(sp__lock *l)
+{
+	atomic_init(&l->held, 0);
+}
+
+static inline void sp__lock_acquire(sp__lock *l)
+{
+	if (__builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0, 1))
+		return;
+	sp__lock_wait(l);
+}
+
+static inline void sp__lock_release(sp__lock *l)
+{
+	atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
+#endif /* SP_LOCK_H */

@@ -1,0 +1,304 @@
+/*
+ * policy.c: the slot policy of one shard (see policy.h), no locking.
+ *
+ * Two intrusive doubly linked lists thread the warm slots: the global warm
+ * list (oldest free at the head) and one list per key (newest free at the
+ * tail). A key's list is known only by its tail, kept in the key table; the
+ * head needs no pointer because nothing ever takes a key's oldest slot
+ * directly (an LRU steal unlinks it through its own links).
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
+{
+	*p = (struct sp__policy){0};
+	/* malloc, not calloc: records below next_cold are written before they
+	 * are read, so untouched pages stay unmapped. +1 keeps capacity 0 from
+	 * asking for 0 bytes (a NULL that is not an error). */
+	p->slots = malloc((size_t)capacity * sizeof(struct sp__slot) + 1);
+	if (!p->slots)
+		return -ENOMEM;
+	int err = sp__keytab_init(&p->keys, capacity);
+	if (err) {
+		free(p->slots);
+		p->slots = NULL;
+		return err;
+	}
+	p->capacity = capacity;
+	p->max_warm = max_warm;
+	p->warm_head = SP__NIL;
+	p->warm_tail = SP__NIL;
+	return 0;
+}
+
+void sp__policy_fini(struct sp__policy *p)
+{
+	sp__keytab_fini(&p->keys);
+	free(p->slots);
+	p->slots = NULL;
+}
+
+/* Unlink a warm slot from the key list it is on (it has a key). */
+static inline void aff_unlink(struct sp__policy *p, uint32_t s)
+{
+	struct sp__slot *S = p->slots;
+	uint32_t prev = S[s].aff_prev, next = S[s].aff_next;
+	if (next & SP__TAIL) {
+		uint32_t e = next & ~SP__TAIL;
+		if (prev == SP__NIL) {
+			sp__keytab_erase(&p->keys, e, S);
+		} else {
+			p->keys.ent[e].ntail = ~prev;
+			S[prev].aff_next = next;
+		}
+	} else {
+		S[next].aff_prev = prev;
+		if (prev != SP__NIL)
+			S[prev].aff_next = next;
+	}
+}
+
+/* Take warm slot s off every list; it is about to be used. */
+static inline void take_warm(struct sp__policy *p, uint32_t s)
+{
+	struct sp__slot *S = p->slots;
+	uint32_t prev = S[s].warm_prev, next = S[s].warm_next;
+	if (next != SP__NIL)
+		S[next].warm_prev = prev;
+	else
+		p->warm_tail = prev;
+	if (prev != SP__NIL)
+		S[prev].warm_next = next;
+	else
+		p->warm_head = next;
+	if (S[s].aff_prev != SP__TAG_WARM_NOKEY)
+		aff_unlink(p, s);
+	p->unused_warm--;
+	p->unused_bytes -= S[s].word;
+}
+
+/* Steps 2-3: a cold slot or the LRU warm slot, in the order the budget says. */
+static inline uint32_t pick_other(struct sp__policy *p)
+{
+	uint32_t s;
+	if (p->unused_warm < p->max_warm) {
+		if (p->next_cold < p->capacity)
+			goto cold;
+		if (p->warm_head != SP__NIL)
+			goto warm;
+	} else {
+		/* unused_warm >= max_warm > 0 means the warm list is not empty,
+		 * so only a zero budget reaches the cold branch here. */
+		if (p->warm_head != SP__NIL)
+			goto warm;
+		if (p->next_cold < p->capacity)
+			goto cold;
+	}
+	return SP__NIL;
+cold:
+	p->cold_picks++;
+	return p->next_cold++;
+warm:
+	s = p->warm_head;
+	take_warm(p, s);
+	p->warm_steals++;
+	return s;
+}
+
+uint32_t sp__policy_alloc_key(struct sp__policy *p, uint64_t key)
+{
+	uint32_t s;
+	uint32_t e = p->keys.count ? sp__keytab_find(&p->keys, key) : SP__NIL;
+	if (e != SP__NIL) {
+		s = sp__keyent_tail(&p->keys.ent[e]);
+		take_warm(p, s);
+		p->affine_hits++;
+	} else {
+		s = pick_other(p);
+		if (s == SP__NIL) {
+			p->failed_allocs++;
+			return SP__NIL;
+		}
+	}
+	p->slots[s].aff_prev = SP__TAG_USED_KEY;
+	p->slots[s].word = key;
+	p->in_use++;
+	p->allocs++;
+	return s;
+}
+
+uint32_t sp__policy_alloc_nokey(struct sp__policy *p)
+{
+	uint32_t s = pick_other(p);
+	if (s == SP__NIL) {
+		p->failed_allocs++;
+		return SP__NIL;
+	}
+	p->slots[s].aff_prev = SP__TAG_USED_NOKEY;
+	p->in_use++;
+	p->allocs++;
+	return s;
+}
+
+uint32_t sp__policy_alloc_clear(struct sp__policy *p, uint64_t key)
+{
+	uint32_t e = p->keys.count ? sp__keytab_find(&p->keys, key) : SP__NIL;
+	if (e == SP__NIL) {
+		p->clear_misses++;
+		return SP__NIL;
+	}
+	uint32_t s = sp__keyent_tail(&p->keys.ent[e]);
+	take_warm(p, s);
+	p->slots[s].aff_prev = SP__TAG_USED_NOKEY;
+	p->clears++;
+	p->in_use++;
+	p->allocs++;
+	return s;
+}
+
+void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t bytes)
+{
+	struct sp__slot *S = p->slots;
+	uint32_t t = p->warm_tail;
+	S[s].warm_prev = t;
+	S[s].warm_next = SP__NIL;
+	if (t != SP__NIL)
+		S[t].warm_next = s;
+	else
+		p->warm_head = s;
+	p->warm_tail = s;
+
+	if (S[s].aff_prev == SP__TAG_USED_KEY) {
+		int created;
+		uint32_t e = sp__keytab_upsert(&p->keys, S[s].word, s, &created);
+		if (created) {
+			S[s].aff_prev = SP__NIL;
+		} else {
+			uint32_t old = sp__keyent_tail(&p->keys.ent[e]);
+			S[old].aff_next = s;
+			S[s].aff_prev = old;
+			p->keys.ent[e].ntail = ~s;
+		}
+		S[s].aff_next = SP__TAIL | e;
+	} else {
+		S[s].aff_prev = SP__TAG_WARM_NOKEY;
+	}
+	S[s].word = bytes;
+	p->unused_warm++;
+	p->unused_bytes += bytes;
+	p->in_use--;
+	p->frees++;
+}
+
+uint32_t sp__policy_key_warm(const struct sp__policy *p, uint64_t key)
+{
+	uint32_t e = sp__keytab_find(&p->keys, key);
+	uint32_t n = 0;
+	for (uint32_t s = e == SP__NIL ? SP__NIL : sp__keyent_tail(&p->keys.ent[e]); s != SP__NIL;
+	     s = p->slots[s].aff_prev)
+		n++;
+	return n;
+}
+
+uint64_t sp__policy_warm_key(const struct sp__policy *p, uint32_t s)
+{
+	while (!(p->slots[s].aff_next & SP__TAIL))
+		s = p->slots[s].aff_next;
+	return sp__keyent_key(&p->keys.ent[p->slots[s].aff_next & ~SP__TAIL]);
+}
+
+#define BAD(...)                                                                                   \
+	do {                                                                                       \
+		fprintf(stderr, "sp_index_check: " __VA_ARGS__);                                   \
+		fputc('\n', stderr);                                                               \
+		return -EUCLEAN;                                                                   \
+	} while (0)
+
+int sp__policy_check(const struct sp__policy *p)
+{
+	const struct sp__slot *S = p->slots;
+	uint32_t used = 0, warm = 0, keyed_warm = 0;
+	uint64_t bytes = 0;
+
+	if (p->next_cold > p->capacity)
+		BAD("next_cold %u > capacity %u", p->next_cold, p->capacity);
+	for (uint32_t s = 0; s < p->next_cold; s++) {
+		uint32_t tag = S[s].aff_prev;
+		if (sp__tag_is_used(tag)) {
+			used++;
+		} else if (tag == SP__TAG_WARM_NOKEY || tag == SP__NIL || tag < p->capacity) {
+			warm++;
+			bytes += S[s].word;
+			if (tag != SP__TAG_WARM_NOKEY)
+				keyed_warm++;
+		} else {
+			BAD("slot %u has invalid tag %#x", s, tag);
+		}
+	}
+	if (used != p->in_use)
+		BAD("%u slots used, counter says %u", used, p->in_use);
+	if (warm != p->unused_warm)
+		BAD("%u slots warm, counter says %u", warm, p->unused_warm);
+	if (bytes != p->unused_bytes)
+		BAD("warm slots hold %llu bytes, counter says %llu", (unsigned long long)bytes,
+		    (unsigned long long)p->unused_bytes);
+
+	/* Global warm list: forward walk with back links, only warm slots. */
+	uint32_t n = 0, prev = SP__NIL;
+	for (uint32_t s = p->warm_head; s != SP__NIL; prev = s, s = S[s].warm_next) {
+		if (s >= p->next_cold)
+			BAD("warm list reaches slot %u, not below next_cold %u", s, p->next_cold);
+		if (sp__tag_is_used(S[s].aff_prev))
+			BAD("warm list holds used slot %u", s);
+		if (S[s].warm_prev != prev)
+			BAD("slot %u warm_prev %u, expected %u", s, S[s].warm_prev, prev);
+		if (++n > warm)
+			BAD("warm list longer than %u (cycle?)", warm);
+	}
+	if (prev != p->warm_tail)
+		BAD("warm list ends at %u, tail says %u", prev, p->warm_tail);
+	if (n != warm)
+		BAD("warm list has %u slots, %u are warm", n, warm);
+
+	/* Key lists: from each entry's tail backwards, each slot once. */
+	uint32_t keys = 0, listed = 0;
+	for (uint32_t e = 0; e < p->keys.n; e++) {
+		const struct sp__keyent *ke = &p->keys.ent[e];
+		if (ke->ntail == 0)
+			continue;
+		keys++;
+		uint64_t key = sp__keyent_key(ke);
+		/* The entry must be reachable from its home without a gap. */
+		for (uint32_t i = sp__keytab_home(&p->keys, key); i != e; i = i + 1 == p->keys.n ? 0 : i + 1)
+			if (p->keys.ent[i].ntail == 0)
+				BAD("key table entry %u unreachable from its home", e);
+		uint32_t s = sp__keyent_tail(ke), next = SP__TAIL | e;
+		if (s >= p->next_cold)
+			BAD("key entry %u names slot %u", e, s);
+		for (; s != SP__NIL; next = s, s = S[s].aff_prev) {
+			if (s >= p->next_cold ||
+			    (S[s].aff_prev != SP__NIL && S[s].aff_prev >= p->capacity))
+				BAD("key list of entry %u reaches slot %u which is not warm-keyed", e, s);
+			if (S[s].aff_next != next)
+				BAD("slot %u aff_next %#x, expected %#x", s, S[s].aff_next, next);
+			if (++listed > keyed_warm)
+				BAD("key lists longer than the %u keyed warm slots (cycle?)", keyed_warm);
+		}
+	}
+	if (keys != p->keys.count)
+		BAD("key table holds %u keys, count says %u", keys, p->keys.count);
+	if (listed != keyed_warm)
+		BAD("key lists hold %u slots, %u are warm with a key", listed, keyed_warm);
+	if (p->keys.count >= p->keys.n)
+		BAD("key table full");
+	if (p->allocs - p->frees != p->in_use)
+		BAD("allocs %llu - frees %llu != in_use %u", (unsigned long long)p->allocs,
+		    (unsigned long long)p->frees, p->in_use);
+	if (p->cold_picks != p->next_cold)
+		BAD("cold picks %llu != next_cold %u", (unsigned long long)p->cold_picks, p->next_cold);
+	return 0;
+}
