@@ -47,6 +47,9 @@ check-tsan:
 demo: build
 	$(B)/release/examples/example_affinity_demo
 
+bench: build
+	@echo "make bench: benchmarks run from build/release (see docs/PERFORMANCE.md)"
+
 install: build
 	$(CMAKE) --install $(B)/release --prefix $(PREFIX)
 
