@@ -1,0 +1,183 @@
+/*
+ * sim_gen.c: `slotpool-sim gen`: a synthetic, valid trace on stdout.
+ *
+ * The same process as ../shared/anchors/gen_trace.py (free a uniformly chosen
+ * live handle with probability P or when C are live, else allocate a Zipf(S)
+ * key) but driven by SplitMix64, so the output is a pure function of the
+ * arguments on every platform. Only live handles are freed and at most C
+ * handles are live, so every `a` line gets a slot on any allocator that hands
+ * one out whenever one is free.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sim.h"
+
+static const char help[] =
+	"usage: slotpool-sim gen --ops N --keys K --capacity C --seed X [--zipf S]\n"
+	"                        [--free-prob P] [--clear-prob Q] [--no-key-prob R]\n"
+	"                        [--bytes-max B]\n"
+	"\n"
+	"Writes a valid trace of N operations to stdout, the same for the same\n"
+	"arguments. Each operation frees a uniformly chosen live handle with\n"
+	"probability P (always when C handles are live), else allocates: `c K` with\n"
+	"probability Q, else `a -` with probability R, else `a K`, K drawn from\n"
+	"1..K with weight 1/rank^S.\n"
+	"  --ops N          operations (required)\n"
+	"  --keys K         distinct keys, >= 1 (required)\n"
+	"  --capacity C     most handles live at once (required)\n"
+	"  --seed X         random seed (required)\n"
+	"  --zipf S         Zipf exponent, >= 0 (default 1.0; 0 = uniform)\n"
+	"  --free-prob P    (default 0.5)\n"
+	"  --clear-prob Q   (default 0)\n"
+	"  --no-key-prob R  (default 0)\n"
+	"  --bytes-max B    frees carry bytes uniform in [0, B], rounded down to\n"
+	"                   4096 (default 0: no bytes field)\n"
+	"Example:\n"
+	"  slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 --seed 1 >w.trace\n";
+
+static uint64_t sm_next(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static double sm_unit(uint64_t *s)
+{
+	return (double)(sm_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int sim_cmd_gen(int argc, char **argv)
+{
+	struct cli c = {.cmd = "gen", .argc = argc, .argv = argv};
+	uint64_t ops = 0, keys = 0, cap = 0, seed = 0, bytes_max = 0;
+	double zipf = 1.0, pf = 0.5, pc = 0.0, pn = 0.0;
+	int have = 0; /* bits: ops keys capacity seed */
+	const char *v;
+
+	for (c.i = 0; c.i < argc; c.i++) {
+		const char *a = argv[c.i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(help, stdout);
+			return SIM_EXIT_OK;
+		}
+		if (a[0] != '-' || a[1] != '-') {
+			cli_error(&c, "unexpected argument '%s' (see --help)", a);
+			return SIM_EXIT_USAGE;
+		}
+		if (!(v = cli_value(&c)))
+			return SIM_EXIT_USAGE;
+		bool ok;
+		if (!strcmp(a, "--ops"))
+			ok = cli_u64(&c, a, v, &ops), have |= 1;
+		else if (!strcmp(a, "--keys"))
+			ok = cli_u64(&c, a, v, &keys), have |= 2;
+		else if (!strcmp(a, "--capacity"))
+			ok = cli_u64(&c, a, v, &cap), have |= 4;
+		else if (!strcmp(a, "--seed"))
+			ok = cli_u64(&c, a, v, &seed), have |= 8;
+		else if (!strcmp(a, "--bytes-max"))
+			ok = cli_u64(&c, a, v, &bytes_max);
+		else if (!strcmp(a, "--zipf"))
+			ok = cli_double(&c, a, v, 0.0, 100.0, &zipf);
+		else if (!strcmp(a, "--free-prob"))
+			ok = cli_double(&c, a, v, 0.0, 1.0, &pf);
+		else if (!strcmp(a, "--clear-prob"))
+			ok = cli_double(&c, a, v, 0.0, 1.0, &pc);
+		else if (!strcmp(a, "--no-key-prob"))
+			ok = cli_double(&c, a, v, 0.0, 1.0, &pn);
+		else {
+			cli_error(&c, "unknown flag '%s' (see --help)", a);
+			return SIM_EXIT_USAGE;
+		}
+		if (!ok)
+			return SIM_EXIT_USAGE;
+	}
+	if (have != 15) {
+		cli_error(&c, "%s is required (see --help)",
+			  !(have & 1) ? "--ops" : !(have & 2) ? "--keys" : !(have & 4) ? "--capacity" : "--seed");
+		return SIM_EXIT_USAGE;
+	}
+	if (keys == 0 || keys > (1u << 26)) {
+		cli_error(&c, "--keys: bad value '%llu' (want 1..67108864)", (unsigned long long)keys);
+		return SIM_EXIT_USAGE;
+	}
+	if (cap > (1u << 30)) {
+		cli_error(&c, "--capacity: bad value '%llu' (want 0..1073741824)", (unsigned long long)cap);
+		return SIM_EXIT_USAGE;
+	}
+	if (ops > UINT32_MAX - 1u) {
+		cli_error(&c, "--ops: bad value '%llu' (want at most 4294967294)", (unsigned long long)ops);
+		return SIM_EXIT_USAGE;
+	}
+
+	double *cdf = malloc(keys * sizeof *cdf);
+	uint32_t *live = malloc(((cap < ops ? cap : ops) + 1) * sizeof *live);
+	if (!cdf || !live) {
+		free(cdf);
+		free(live);
+		cli_error(&c, "out of memory");
+		return SIM_EXIT_FAIL;
+	}
+	double acc = 0;
+	for (uint64_t r = 0; r < keys; r++) {
+		acc += 1.0 / pow((double)(r + 1), zipf);
+		cdf[r] = acc;
+	}
+	static char buf[1 << 16];
+	setvbuf(stdout, buf, _IOFBF, sizeof buf);
+	printf("# slotpool-sim gen --ops %llu --keys %llu --capacity %llu --seed %llu --zipf %g "
+	       "--free-prob %g --clear-prob %g --no-key-prob %g --bytes-max %llu\n",
+	       (unsigned long long)ops, (unsigned long long)keys, (unsigned long long)cap,
+	       (unsigned long long)seed, zipf, pf, pc, pn, (unsigned long long)bytes_max);
+	uint64_t s = seed, nlive = 0, nh = 0;
+	for (uint64_t i = 0; i < ops; i++) {
+		if (nlive && (nlive >= cap || sm_unit(&s) < pf)) {
+			uint64_t j = sm_next(&s) % nlive;
+			uint32_t h = live[j];
+			live[j] = live[--nlive];
+			if (bytes_max) {
+				uint64_t b = bytes_max == UINT64_MAX ? sm_next(&s) : sm_next(&s) % (bytes_max + 1);
+				printf("f %u %llu\n", h, (unsigned long long)(b / 4096 * 4096));
+			} else {
+				printf("f %u\n", h);
+			}
+			continue;
+		}
+		char kind = 'a';
+		if (pc > 0 && sm_unit(&s) < pc)
+			kind = 'c';
+		else if (pn > 0 && sm_unit(&s) < pn)
+			kind = '-';
+		if (kind == '-') {
+			fputs("a -\n", stdout);
+		} else {
+			/* Inverse CDF: the first rank whose cumulative weight passes u. */
+			double u = sm_unit(&s) * acc;
+			uint64_t lo = 0, hi = keys - 1;
+			while (lo < hi) {
+				uint64_t mid = lo + (hi - lo) / 2;
+				if (cdf[mid] <= u)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			printf("%c %llu\n", kind, (unsigned long long)(lo + 1));
+		}
+		if (cap > 0) /* with capacity 0 nothing is ever live */
+			live[nlive++] = (uint32_t)nh;
+		nh++;
+	}
+	free(cdf);
+	free(live);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error(&c, "write error on stdout");
+		return SIM_EXIT_FAIL;
+	}
+	return SIM_EXIT_OK;
+}

@@ -1,0 +1,290 @@
+/*
+ * sim_mt.c: `slotpool-sim mt`: threaded throughput of alloc(key)/free on one
+ * shared sp_index, the same workload as `seed_replay --mt` so the two numbers
+ * compare directly (see mt_gen/mt_worker/mt_main in
+ * ../shared/anchors/seed_replay.rs):
+ *   - thread t's ops are pre-generated from SplitMix64(seed*1000003 + t): an
+ *     op is a key in 1..K (Zipf(S) by rank) or FREE_BIT|r, "free live[r % n]";
+ *     the generator keeps the thread's live count <= capacity/threads;
+ *   - threads wait on a barrier; the clock runs from the barrier until every
+ *     thread is joined; slots still live are freed after the clock stops.
+ * Mops/s is the best over --repeat runs, each on a fresh index.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "sim.h"
+#include "slotpool.h"
+
+static const char help[] =
+	"usage: slotpool-sim mt --capacity C --warm W --threads T --ops N [--shards S]\n"
+	"                       [--keys K] [--zipf Z] [--free-prob P] [--seed X]\n"
+	"                       [--repeat R] [--json]\n"
+	"\n"
+	"T threads each run N alloc(key)/free operations on one shared index of C\n"
+	"slots (keys Zipf(Z) over 1..K, each thread its own random stream, at most\n"
+	"C/T slots live per thread) and the total Mops/s is printed, best of R runs,\n"
+	"with the affine hit rate (affine hits / keyed alloc calls). The workload is\n"
+	"exactly `seed_replay --mt C W --threads T --ops N ...`.\n"
+	"  --capacity C  --warm W   the index (required)\n"
+	"  --threads T   threads, >= 1 (required)\n"
+	"  --ops N       operations per thread, >= 1 (required)\n"
+	"  --shards S    sp_index_config.shards (default 0 = automatic)\n"
+	"  --keys K      distinct keys (default 1000)\n"
+	"  --zipf Z      Zipf exponent (default 1.0)\n"
+	"  --free-prob P probability that an op frees (default 0.5)\n"
+	"  --seed X      (default 1)     --repeat R (default 1)\n"
+	"  --json        one JSON object with mops and affine_hit_rate\n"
+	"Example:\n"
+	"  slotpool-sim mt --capacity 1000 --warm 100 --threads 4 --ops 1000000 --keys 1000 --zipf 1.0\n";
+
+#define FREE_BIT (UINT64_C(1) << 63)
+
+static uint64_t sm_next(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static double sm_unit(uint64_t *s)
+{
+	return (double)(sm_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* mt_gen, line for line. */
+static void mt_gen(uint64_t *v, uint64_t n, const double *cdf, uint64_t keys, double acc,
+		   double free_p, uint64_t cap, uint64_t seed)
+{
+	uint64_t rng = seed, live = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (live > 0 && (live >= cap || sm_unit(&rng) < free_p)) {
+			v[i] = FREE_BIT | (sm_next(&rng) >> 2);
+			live--;
+		} else {
+			double u = sm_unit(&rng) * acc;
+			uint64_t lo = 0, hi = keys; /* partition_point(c <= u) */
+			while (lo < hi) {
+				uint64_t mid = lo + (hi - lo) / 2;
+				if (cdf[mid] <= u)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			v[i] = (lo < keys - 1 ? lo : keys - 1) + 1;
+			live++;
+		}
+	}
+}
+
+struct worker {
+	pthread_t th;
+	sp_index *ix;
+	pthread_barrier_t *bar;
+	const uint64_t *ops;
+	uint64_t n;
+	uint32_t *live; /* cap + 1 */
+	uint64_t nlive;
+	uint64_t fails;
+};
+
+/* mt_worker: the timed body of one thread. */
+static void *mt_worker(void *arg)
+{
+	struct worker *w = arg;
+	sp_index *ix = w->ix;
+	uint32_t *live = w->live;
+	uint64_t nlive = 0, fails = 0;
+	pthread_barrier_wait(w->bar);
+	for (uint64_t i = 0; i < w->n; i++) {
+		uint64_t op = w->ops[i];
+		if (op & FREE_BIT) {
+			if (nlive) {
+				uint64_t j = (op & ~FREE_BIT) % nlive;
+				uint32_t s = live[j];
+				live[j] = live[--nlive];
+				sp_index_free(ix, s, 0);
+			}
+		} else if (sp_index_alloc(ix, op, &live[nlive]) == 0) {
+			nlive++;
+		} else {
+			fails++;
+		}
+	}
+	w->nlive = nlive;
+	w->fails = fails;
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int sim_cmd_mt(int argc, char **argv)
+{
+	struct cli c = {.cmd = "mt", .argc = argc, .argv = argv};
+	sp_index_config cfg;
+	uint64_t keys = 1000, seed = 1, n = 0;
+	uint32_t threads = 0, repeat = 1;
+	double zipf = 1.0, free_p = 0.5;
+	int json = 0, have = 0;
+	const char *v;
+
+	memset(&cfg, 0, sizeof cfg);
+	for (c.i = 0; c.i < argc; c.i++) {
+		const char *a = argv[c.i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(help, stdout);
+			return SIM_EXIT_OK;
+		}
+		if (!strcmp(a, "--json")) {
+			json = 1;
+			continue;
+		}
+		if (a[0] != '-' || a[1] != '-') {
+			cli_error(&c, "unexpected argument '%s' (see --help)", a);
+			return SIM_EXIT_USAGE;
+		}
+		if (!(v = cli_value(&c)))
+			return SIM_EXIT_USAGE;
+		bool ok;
+		if (!strcmp(a, "--capacity"))
+			ok = cli_u32(&c, a, v, &cfg.capacity), have |= 1;
+		else if (!strcmp(a, "--warm"))
+			ok = cli_u32(&c, a, v, &cfg.max_unused_warm_slots), have |= 2;
+		else if (!strcmp(a, "--threads"))
+			ok = cli_u32(&c, a, v, &threads), have |= 4;
+		else if (!strcmp(a, "--ops"))
+			ok = cli_u64(&c, a, v, &n), have |= 8;
+		else if (!strcmp(a, "--shards"))
+			ok = cli_u32(&c, a, v, &cfg.shards);
+		else if (!strcmp(a, "--keys"))
+			ok = cli_u64(&c, a, v, &keys);
+		else if (!strcmp(a, "--seed"))
+			ok = cli_u64(&c, a, v, &seed);
+		else if (!strcmp(a, "--repeat"))
+			ok = cli_u32(&c, a, v, &repeat);
+		else if (!strcmp(a, "--zipf"))
+			ok = cli_double(&c, a, v, 0.0, 100.0, &zipf);
+		else if (!strcmp(a, "--free-prob"))
+			ok = cli_double(&c, a, v, 0.0, 1.0, &free_p);
+		else {
+			cli_error(&c, "unknown flag '%s' (see --help)", a);
+			return SIM_EXIT_USAGE;
+		}
+		if (!ok)
+			return SIM_EXIT_USAGE;
+	}
+	if (have != 15) {
+		cli_error(&c, "%s is required (see --help)",
+			  !(have & 1) ? "--capacity" : !(have & 2) ? "--warm" : !(have & 4) ? "--threads" : "--ops");
+		return SIM_EXIT_USAGE;
+	}
+	if (threads == 0 || threads > 1024 || n == 0 || n > (UINT64_C(1) << 32) || repeat == 0 ||
+	    keys == 0 || keys > (1u << 26)) {
+		cli_error(&c, "%s",
+			  threads == 0 || threads > 1024 ? "--threads: want 1..1024"
+			  : n == 0 || n > (UINT64_C(1) << 32) ? "--ops: want 1..4294967296"
+			  : repeat == 0 ? "--repeat: want at least 1" : "--keys: want 1..67108864");
+		return SIM_EXIT_USAGE;
+	}
+	/* Refuse a bad configuration before generating anything. */
+	sp_index *probe;
+	int rc = sp_index_create(&cfg, &probe);
+	if (rc) {
+		cli_error(&c, "capacity %u, warm %u, shards %u: %s", cfg.capacity,
+			  cfg.max_unused_warm_slots, cfg.shards, sp_strerror(rc));
+		return SIM_EXIT_FAIL;
+	}
+	sp_index_destroy(probe);
+
+	uint64_t cap = cfg.capacity / threads ? cfg.capacity / threads : 1;
+	double *cdf = malloc(keys * sizeof *cdf);
+	uint64_t *streams = malloc(n * threads * sizeof *streams);
+	struct worker *w = calloc(threads, sizeof *w);
+	uint32_t *lives = malloc((cap + 1) * threads * sizeof *lives);
+	int status = SIM_EXIT_OK;
+	if (!cdf || !streams || !w || !lives) {
+		cli_error(&c, "out of memory");
+		status = SIM_EXIT_FAIL;
+		goto out;
+	}
+	double acc = 0;
+	for (uint64_t r = 0; r < keys; r++) {
+		acc += 1.0 / pow((double)(r + 1), zipf);
+		cdf[r] = acc;
+	}
+	for (uint32_t t = 0; t < threads; t++)
+		mt_gen(streams + t * n, n, cdf, keys, acc, free_p, cap, seed * 1000003u + t);
+
+	double best = 1e300;
+	uint64_t fails = 0;
+	sp_index_stats st;
+	for (uint32_t r = 0; r < repeat; r++) {
+		sp_index *ix;
+		pthread_barrier_t bar;
+		if ((rc = sp_index_create(&cfg, &ix)) != 0) {
+			cli_error(&c, "%s", sp_strerror(rc));
+			status = SIM_EXIT_FAIL;
+			goto out;
+		}
+		pthread_barrier_init(&bar, NULL, threads + 1);
+		for (uint32_t t = 0; t < threads; t++) {
+			w[t] = (struct worker){.ix = ix, .bar = &bar, .ops = streams + t * n, .n = n,
+					       .live = lives + t * (cap + 1)};
+			if (pthread_create(&w[t].th, NULL, mt_worker, &w[t]) != 0) {
+				/* Cannot recover a barrier with missing parties. */
+				cli_error(&c, "cannot start thread %u", t);
+				exit(SIM_EXIT_FAIL);
+			}
+		}
+		pthread_barrier_wait(&bar);
+		double t0 = now_s();
+		for (uint32_t t = 0; t < threads; t++)
+			pthread_join(w[t].th, NULL);
+		double secs = now_s() - t0;
+		pthread_barrier_destroy(&bar);
+		if (secs < best)
+			best = secs;
+		fails = 0;
+		for (uint32_t t = 0; t < threads; t++)
+			fails += w[t].fails;
+		sp_index_get_stats(ix, &st);
+		for (uint32_t t = 0; t < threads; t++)
+			sp_index_free_many(ix, w[t].live, NULL, w[t].nlive);
+		sp_index_destroy(ix);
+	}
+	uint64_t total = n * threads, keyed = st.allocs + st.failed_allocs;
+	double mops = (double)total / best / 1e6;
+	double rate = keyed ? (double)st.affine_hits / (double)keyed : 0.0;
+	if (json)
+		printf("{\"impl\":\"slotpool\",\"threads\":%u,\"shards\":%u,\"capacity\":%u,\"warm\":%u,"
+		       "\"keys\":%llu,\"zipf\":%g,\"free_prob\":%g,\"seed\":%llu,\"ops_total\":%llu,"
+		       "\"best_secs\":%.6f,\"mops\":%.3f,\"failed_allocs\":%llu,\"affine_hits\":%llu,"
+		       "\"keyed_allocs\":%llu,\"affine_hit_rate\":%.6f}\n",
+		       threads, cfg.shards, cfg.capacity, cfg.max_unused_warm_slots,
+		       (unsigned long long)keys, zipf, free_p, (unsigned long long)seed,
+		       (unsigned long long)total, best, mops, (unsigned long long)fails,
+		       (unsigned long long)st.affine_hits, (unsigned long long)keyed, rate);
+	else
+		printf("impl=slotpool threads=%u shards=%u capacity=%u warm=%u keys=%llu zipf=%g "
+		       "ops_total=%llu best_secs=%.4f mops=%.3f failed_allocs=%llu affine_hit_rate=%.4f\n",
+		       threads, cfg.shards, cfg.capacity, cfg.max_unused_warm_slots,
+		       (unsigned long long)keys, zipf, (unsigned long long)total, best, mops,
+		       (unsigned long long)fails, rate);
+out:
+	free(cdf);
+	free(streams);
+	free(w);
+	free(lives);
+	return status;
+}
