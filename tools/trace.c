@@ -261,6 +261,8 @@ int trace_parse(const char *buf, size_t len, const char *name, struct trace *out
 
 	if (!out || (!buf && len))
 		return -EINVAL;
+	if (!buf)
+		buf = ""; /* NULL + 0 is undefined behaviour in C */
 	if (err && errlen)
 		err[0] = '\0';
 
