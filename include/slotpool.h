@@ -6,5 +6,6 @@
 
 #include "slotpool/common.h"
 #include "slotpool/index.h"
+#include "slotpool/mempool.h"
 
 #endif /* SLOTPOOL_H */

@@ -1,0 +1,277 @@
+/*
+ * slotpool/mempool.h: a pool of guarded memory slots with copy-on-write
+ * images and warm reuse, built on the slot index allocator. Linux only.
+ *
+ * The pool reserves one range of address space at create:
+ *
+ *   [guard][slot 0 | guard][slot 1 | guard] ... [slot n-1 | guard]
+ *
+ * each slot slot_bytes long, each guard guard_bytes long. All of it starts
+ * inaccessible and costs no memory. sp_mempool_alloc hands out a slot whose
+ * bytes [0, accessible) are readable and writable and hold an image (mapped
+ * copy-on-write from a sealed memfd at the image's offset) or zeros; every
+ * byte from `accessible` to the end of the slot's guard faults.
+ *
+ * sp_mempool_free resets the slot so that the next user sees exactly the
+ * pristine image or zeros, with work that scales with what was written: the
+ * first keep_resident_bytes are restored in place (they stay resident), the
+ * rest of what was written is decommitted (madvise MADV_DONTNEED). The slot
+ * stays *warm* for its image: the next alloc of the same image gets it back
+ * without remapping anything. See docs/MEMPOOL.md for the slot lifecycle.
+ *
+ * Kernel features are probed once at create, each with a fallback; the
+ * path in use is reported in sp_mempool_stats:
+ *   write tracking   userfaultfd async write-protect + PAGEMAP_SCAN (6.7+)
+ *                    > PAGEMAP_SCAN of private pages > high-water range;
+ *   decommit batch   process_madvise(MADV_DONTNEED) on self (6.13+)
+ *                    > one madvise per range;
+ *   guards           MADV_GUARD_INSTALL (6.13+; pools up to 1 GiB)
+ *                    > PROT_NONE mappings.
+ *
+ * Thread-safety: every function may be called from any thread, except that
+ * sp_mempool_destroy must not race with any other call on the pool. A slot
+ * belongs to the thread that allocated it until it is freed.
+ */
+#ifndef SLOTPOOL_MEMPOOL_H
+#define SLOTPOOL_MEMPOOL_H
+
+#include <time.h>
+
+#include "slotpool/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sp_mempool sp_mempool;
+typedef struct sp_image sp_image;
+
+/* Config flags: turn off a kernel feature (for tests and comparisons). */
+#define SP_MEMPOOL_NO_UFFD_WP (1u << 0)         /* no userfaultfd write tracking */
+#define SP_MEMPOOL_NO_PAGEMAP_SCAN (1u << 1)    /* no PAGEMAP_SCAN at all (implies NO_UFFD_WP) */
+#define SP_MEMPOOL_NO_PROCESS_MADVISE (1u << 2) /* decommit with one madvise per range */
+#define SP_MEMPOOL_NO_GUARD_INSTALL (1u << 3)   /* guards are PROT_NONE mappings */
+#define SP_MEMPOOL_NO_AFFINITY (1u << 4)        /* ignore warm images: every alloc
+                                                   of an image maps it afresh */
+
+/* Largest reservation a pool makes: 2^46 bytes (64 TiB). */
+#define SP_MEMPOOL_MAX_RESERVATION (UINT64_C(1) << 46)
+
+/*
+ * Creation parameters. All-zero fields take the default given with each.
+ * Sizes must be multiples of the page size (4 KiB here).
+ */
+typedef struct sp_mempool_config {
+	uint32_t slots;                 /* 0: 16. At most 2^30. */
+	uint32_t max_unused_warm_slots; /* 0: always reuse a warm slot before a cold
+	                                   one (see sp_index_config) */
+	uint64_t slot_bytes;            /* max accessible bytes per slot; 0: 1 MiB */
+	uint64_t guard_bytes;           /* guard after each slot (and one before
+	                                   slot 0); 0: 64 KiB. */
+	uint64_t keep_resident_bytes;   /* restored in place on free; 0: none
+	                                   (everything written is decommitted).
+	                                   At most slot_bytes. */
+	uint32_t decommit_batch;        /* freed slots whose decommits are issued
+	                                   together; 0 or 1: at each free. At most
+	                                   SP_MEMPOOL_MAX_BATCH and at most slots. */
+	uint32_t shards;                /* passed to the index (0: automatic) */
+	uint32_t flags;                 /* SP_MEMPOOL_NO_* */
+	uint32_t reserved32;            /* must be zero */
+	uint64_t reserved[4];           /* must be zero */
+} sp_mempool_config;
+
+#define SP_MEMPOOL_MAX_BATCH 256
+
+/* A slot handed out by sp_mempool_alloc. */
+typedef struct sp_mem_slot {
+	void *base;          /* first byte of the slot (page aligned) */
+	uint32_t index;      /* slot number, 0 .. slots-1 */
+	uint32_t reserved;
+	uint64_t accessible; /* bytes [0, accessible) are read-write */
+	uint64_t slot_bytes; /* the pool's slot_bytes: the most grow allows */
+} sp_mem_slot;
+
+/* Feature paths reported in sp_mempool_stats. */
+#define SP_MEMPOOL_TRACK_HIGH_WATER 0 /* reset covers the high-water range */
+#define SP_MEMPOOL_TRACK_PRESENT 1    /* PAGEMAP_SCAN finds private pages */
+#define SP_MEMPOOL_TRACK_WRITTEN 2    /* userfaultfd + PAGEMAP_SCAN: written pages */
+#define SP_MEMPOOL_DECOMMIT_MADVISE 0
+#define SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE 1
+#define SP_MEMPOOL_GUARD_PROT_NONE 0
+#define SP_MEMPOOL_GUARD_INSTALL 1
+
+typedef struct sp_mempool_stats {
+	uint32_t slots;
+	uint32_t in_use;            /* handed out (includes frees waiting in a batch) */
+	uint32_t warm;              /* freed, reset, kept warm */
+	uint32_t cold;              /* never handed out */
+	uint32_t pending;           /* freed, waiting for a batched decommit */
+	uint32_t images;            /* live images of this pool */
+	uint32_t track_path;        /* SP_MEMPOOL_TRACK_* */
+	uint32_t decommit_path;     /* SP_MEMPOOL_DECOMMIT_* */
+	uint32_t guard_path;        /* SP_MEMPOOL_GUARD_* */
+	uint32_t mappings;          /* kernel mappings (VMAs) in the reservation */
+	uint32_t max_map_count;     /* vm.max_map_count (0: unknown) */
+	uint32_t reserved32;
+	uint64_t reservation_bytes; /* address space reserved */
+	uint64_t resident_in_use_bytes; /* kept-resident bytes of slots in use */
+	uint64_t resident_warm_bytes;   /* kept-resident bytes of warm slots */
+	uint64_t allocs;            /* successful allocs */
+	uint64_t affine_hits;       /* allocs that reused a slot warm for the image */
+	uint64_t remaps;            /* allocs that had to map an image or zeros */
+	uint64_t decommit_calls;    /* madvise/process_madvise calls issued */
+	uint64_t decommit_bytes;    /* bytes decommitted */
+	uint64_t reset_bytes;       /* bytes restored in place (memset/copy-back) */
+	uint64_t reset_failures;    /* frees whose reset failed (slot rebuilt) */
+	uint64_t waits;             /* allocs that waited for a free slot */
+} sp_mempool_stats;
+
+/* One entry of the exhaustion report: who holds how many slots. */
+typedef struct sp_mempool_holder {
+	uint64_t image_id;  /* 0: slots allocated without an image */
+	uint32_t live;      /* slots in use */
+	uint32_t reserved;
+} sp_mempool_holder;
+
+/*
+ * sp_mempool_create: reserve the pool's address space and probe the kernel.
+ * Errors: -EINVAL  cfg or out NULL; a size not a multiple of the page size;
+ *                  slots > 2^30; keep_resident_bytes > slot_bytes;
+ *                  decommit_batch > SP_MEMPOOL_MAX_BATCH or > slots; the
+ *                  reservation passes SP_MEMPOOL_MAX_RESERVATION; unknown
+ *                  flags; non-zero reserved fields; shards refused by the
+ *                  index (see docs/MEMPOOL.md, "Config errors");
+ *         -ENOMEM  the kernel refused the reservation, or no memory for the
+ *                  slot table (nothing is left mapped or allocated).
+ * On error *out is untouched. Thread-safe. Cost: a few syscalls (mmap, the
+ * probes) and O(slots) memory, no memory for the slots themselves.
+ */
+SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out);
+
+/*
+ * sp_mempool_destroy: unmap the whole reservation and close everything the
+ * pool opened. Images of the pool must have been released first (else they
+ * are freed here too, and their handles dangle). NULL is a no-op.
+ */
+SP_API void sp_mempool_destroy(sp_mempool *pool);
+
+/*
+ * sp_image_create: copy len bytes into a sealed memfd so that they can be
+ * mapped copy-on-write at `offset` into any slot of `pool`. The caller owns
+ * one reference. Each image gets a unique id (never reused in the pool).
+ * Errors: -EINVAL  an argument NULL, len 0, offset not page aligned, or
+ *                  offset + len > slot_bytes;
+ *         -ENOMEM  no memory; other negative errno from memfd_create/mmap.
+ * Thread-safe. Cost: one copy of the bytes and ~6 syscalls.
+ */
+SP_API int sp_image_create(sp_mempool *pool, const void *bytes, size_t len, uint64_t offset,
+                           sp_image **out);
+
+/* sp_image_id: the image's id (> 0). Thread-safe, O(1). */
+SP_API uint64_t sp_image_id(const sp_image *img);
+
+/* sp_image_retain: take another reference. -EINVAL if img is NULL. O(1). */
+SP_API int sp_image_retain(sp_image *img);
+
+/*
+ * sp_image_release: drop a reference. Dropping the last one purges every
+ * warm slot still mapping the image (they become warm zero slots) and frees
+ * it: no memory or file is held for a dead image afterwards.
+ * Errors: -EINVAL  img NULL;
+ *         -EBUSY   last reference while slots allocated with the image are
+ *                  still in use: nothing changes, the reference is kept;
+ *         other    a purge remap failed: the slot is rebuilt on its next
+ *                  use; the image is freed anyway.
+ * Thread-safe; takes the pool lock. Cost: O(1), or on the last reference
+ * one remap per warm slot of the image.
+ */
+SP_API int sp_image_release(sp_image *img);
+
+/*
+ * sp_mempool_alloc: take a slot for `img` (NULL: zeros) with
+ * `accessible` bytes readable and writable, and describe it in *out. A slot
+ * warm for the same image is preferred and reused without any syscall.
+ * Errors: -EINVAL  pool or out NULL, accessible 0 or not a page multiple or
+ *                  > slot_bytes, or img from another pool or not fully
+ *                  inside [0, accessible);
+ *         -ENOSPC  every slot is in use;
+ *         other    the kernel refused a remap or mprotect (the slot goes
+ *                  back to the pool and is rebuilt on its next use).
+ * On error *out is untouched. Thread-safe. Cost: O(1) with no syscall on an
+ * affine hit; otherwise 1-4 mmap/mprotect calls.
+ */
+SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible,
+                            sp_mem_slot *out);
+
+/*
+ * sp_mempool_alloc_wait: sp_mempool_alloc, but when every slot is in use
+ * wait until a free (or the deadline: absolute CLOCK_MONOTONIC time; NULL
+ * waits forever). Errors: as sp_mempool_alloc, and -ETIMEDOUT when the
+ * deadline passed. Thread-safe; blocks.
+ */
+SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t accessible,
+                                 const struct timespec *deadline, sp_mem_slot *out);
+
+/*
+ * sp_mempool_grow: widen slot `base`'s accessible range to new_accessible
+ * (a page multiple); the new bytes read zero. A smaller or equal value is a
+ * no-op success.
+ * Errors: -EFAULT  base is not the base of one of the pool's slots;
+ *         -EINVAL  pool NULL, the slot is not in use, new_accessible not a
+ *                  page multiple or > slot_bytes;
+ *         other    mprotect failed (the slot is unchanged).
+ * Call from the slot's owner. Cost: one mprotect or madvise.
+ */
+SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible);
+
+/*
+ * sp_mempool_free: reset slot `base` (see above) and return it to the pool,
+ * warm for its image. With decommit_batch > 1 the decommit may be deferred
+ * until enough frees are pending; the slot is unavailable until then (an
+ * alloc that finds no slot flushes the batch).
+ * Errors: -EFAULT  base is not the base of one of the pool's slots;
+ *         -EINVAL  pool NULL or the slot is not in use (double free);
+ *         other    the reset failed: the slot is still returned, marked to
+ *                  be rebuilt from scratch before its next use (it is never
+ *                  handed out dirty).
+ * Thread-safe. Cost: with write tracking, O(pages written) plus one ioctl
+ * and at most one madvise; otherwise O(high-water accessible bytes).
+ */
+SP_API int sp_mempool_free(sp_mempool *pool, void *base);
+
+/*
+ * sp_mempool_flush: issue the pending batched decommits now. Returns 0 or
+ * the first error (failed slots are rebuilt before reuse). Thread-safe.
+ */
+SP_API int sp_mempool_flush(sp_mempool *pool);
+
+/*
+ * sp_mempool_get_stats: fill *out. Errors: -EINVAL pool or out NULL.
+ * Thread-safe. Cost: O(images) plus reading /proc/self/maps (for mappings).
+ */
+SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out);
+
+/*
+ * sp_mempool_report: the exhaustion report: one entry per image with slots
+ * in use (and image_id 0 for slots without image), most slots first. Fills
+ * at most cap entries of out and stores in *count the number of entries
+ * that exist (which may exceed cap).
+ * Errors: -EINVAL pool or count NULL, or out NULL with cap > 0.
+ * Thread-safe; takes the pool lock. O(images log images).
+ */
+SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t cap,
+                             uint32_t *count);
+
+/*
+ * sp_mempool_check: verify the pool's invariants (slot states against the
+ * index, live counts per image, the index's own check). 0 or -EUCLEAN (the
+ * violation is described on stderr); -EINVAL pool NULL. For tests: takes
+ * the pool lock, O(slots + images).
+ */
+SP_API int sp_mempool_check(sp_mempool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLOTPOOL_MEMPOOL_H */

@@ -1,0 +1,762 @@
+/*
+ * mempool.c: the memory slot pool: one reservation of guarded slots handed
+ * out through an sp_index keyed by image id, and the reset paths that make
+ * a freed slot pristine again.
+ *
+ * Layout: res = [guard][slot 0][guard][slot 1][guard]...; slot i starts at
+ * slot0 + i * stride. Per slot an sp__mslot (mempool_impl.h) remembers what
+ * is mapped (image or zeros), the accessible size, the high-water accessible
+ * size since the last reset (what a reset must cover) and since the last
+ * remap (what a remap must cover).
+ *
+ * Reset (free): the dirty part of [0, hw) is found by the best tracking path
+ * (written pages via userfaultfd + PAGEMAP_SCAN, present private pages via
+ * PAGEMAP_SCAN, or all of it); its first keep_resident bytes are restored
+ * in place, the rest is decommitted now or, with a batch, together with
+ * other frees (the slots wait off the index until then). A failure marks
+ * the slot `rebuild`: it is remapped from scratch before anyone sees it.
+ *
+ * Locking: see mempool_impl.h. Every sp_index call is made under pool->mu,
+ * so that image purges (also under mu) never race with the index.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mempool_impl.h"
+
+#define DEF_SLOTS 16u
+#define DEF_SLOT_BYTES ((size_t)1 << 20)
+#define DEF_GUARD_BYTES ((size_t)64 << 10)
+/* Guard markers cost page tables over the whole reservation (8 bytes per
+ * 4 KiB page); above this the PROT_NONE path is cheaper. */
+#define GUARD_INSTALL_MAX_RESERVATION ((uint64_t)1 << 30)
+#define KNOWN_FLAGS                                                                          \
+	(SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE | \
+	 SP_MEMPOOL_NO_GUARD_INSTALL | SP_MEMPOOL_NO_AFFINITY)
+/* Decommit ranges a reset gathers before it must issue them. */
+#define RESET_RANGES 64
+
+static inline uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static char *slot_base(const sp_mempool *p, uint32_t i)
+{
+	return p->slot0 + (size_t)i * p->stride;
+}
+
+static int slot_of(const sp_mempool *p, const void *base, uint32_t *i)
+{
+	uintptr_t b = (uintptr_t)base, s0 = (uintptr_t)p->slot0;
+	if (b < s0 || (b - s0) % p->stride || (b - s0) / p->stride >= p->nslots)
+		return -EFAULT;
+	*i = (uint32_t)((b - s0) / p->stride);
+	return 0;
+}
+
+static int guarded(const sp_mempool *p)
+{
+	return p->guard_path == SP_MEMPOOL_GUARD_INSTALL;
+}
+
+/* Make [from, to) of a slot read-write or inaccessible. */
+static int set_access(sp_mempool *p, char *base, uint64_t from, uint64_t to, int rw)
+{
+	if (from >= to)
+		return 0;
+	if (guarded(p))
+		return sp__os_guard(base + from, to - from, !rw);
+	return sp__os_protect(base + from, to - from, rw);
+}
+
+/* Decommit n ranges: one process_madvise where available, else one
+ * madvise each (also the fallback when process_madvise fails). */
+static int decommit(sp_mempool *p, const sp__os_range *r, size_t n)
+{
+	if (!n)
+		return 0;
+	uint64_t bytes = 0;
+	for (size_t k = 0; k < n; k++)
+		bytes += r[k].len;
+	atomic_fetch_add_explicit(&p->decommit_bytes, bytes, memory_order_relaxed);
+	if (p->decommit_path == SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE && n > 1) {
+		atomic_fetch_add_explicit(&p->decommit_calls, 1, memory_order_relaxed);
+		if (sp__os_decommit_many(&p->os, r, n) == 0)
+			return 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		atomic_fetch_add_explicit(&p->decommit_calls, 1, memory_order_relaxed);
+		int err = sp__os_decommit(r[k].base, r[k].len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Put slot i back to the state of a cold slot: zeros, inaccessible. */
+static int blank_slot(sp_mempool *p, uint32_t i)
+{
+	struct sp__mslot *s = &p->slots[i];
+	char *base = slot_base(p, i);
+	uint64_t ext = max64(s->mapped_hi, s->accessible);
+	int err = 0;
+	if (ext) {
+		err = sp__os_map_anon(base, ext, guarded(p));
+		if (!err && guarded(p))
+			err = sp__os_guard(base, ext, 1);
+		if (!err && p->track == SP_MEMPOOL_TRACK_WRITTEN)
+			err = sp__os_track(&p->os, base, ext);
+	}
+	s->img = NULL;
+	s->img_id = 0;
+	s->kept = 0;
+	if (err) {
+		s->rebuild = 1;
+		return err;
+	}
+	s->accessible = s->hw = s->mapped_hi = 0;
+	s->rebuild = 0;
+	return 0;
+}
+
+/* Give slot i fresh content: zeros plus img at its offset, [0, acc)
+ * read-write, the rest inaccessible. */
+static int remap(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
+{
+	struct sp__mslot *s = &p->slots[i];
+	char *base = slot_base(p, i);
+	uint64_t ext = max64(max64(s->mapped_hi, s->accessible), acc);
+	int g = guarded(p);
+	/* Whatever happens next, a later rebuild must cover ext. */
+	s->mapped_hi = ext;
+	s->img = NULL;
+	s->img_id = 0;
+	s->kept = 0;
+	s->rebuild = 1;
+	int err = sp__os_map_anon(base, ext, g);
+	if (!err && g && ext > acc)
+		err = sp__os_guard(base + acc, ext - acc, 1);
+	if (!err && img)
+		err = sp__os_map_file(base + img->offset, img->size, img->fd);
+	if (!err && !g)
+		err = sp__os_protect(base, acc, 1);
+	if (!err && p->track == SP_MEMPOOL_TRACK_WRITTEN) {
+		/* New mappings are new VMAs: register them, then arm. */
+		err = sp__os_track(&p->os, base, ext);
+		if (!err)
+			err = sp__os_track_clean(&p->os, base, acc);
+	}
+	if (err)
+		return err;
+	s->img = img;
+	s->img_id = img ? img->id : 0;
+	s->rebuild = 0;
+	s->mapped_hi = acc;
+	atomic_fetch_add_explicit(&p->remaps, 1, memory_order_relaxed);
+	return 0;
+}
+
+/* Make held slot i ready for img with acc bytes accessible. */
+static int prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
+{
+	struct sp__mslot *s = &p->slots[i];
+	uint64_t id = img ? img->id : 0;
+	int err;
+	if (s->rebuild || s->img_id != id || (img && (p->flags & SP_MEMPOOL_NO_AFFINITY))) {
+		err = remap(p, i, img, acc);
+		if (err)
+			return err;
+	} else {
+		char *base = slot_base(p, i);
+		if (acc > s->accessible) {
+			err = set_access(p, base, s->accessible, acc, 1);
+			if (err)
+				return err;
+			/* Unarmed pages read as written: arming is only an
+			 * optimisation, so its failure is harmless. */
+			if (p->track == SP_MEMPOOL_TRACK_WRITTEN)
+				(void)sp__os_track_clean(&p->os, base + s->accessible,
+				                         acc - s->accessible);
+		} else if (acc < s->accessible) {
+			err = set_access(p, base, acc, s->accessible, 0);
+			if (err)
+				return err;
+		}
+		if (img)
+			atomic_fetch_add_explicit(&p->affine_hits, 1, memory_order_relaxed);
+	}
+	s->accessible = s->hw = acc;
+	s->mapped_hi = max64(s->mapped_hi, acc);
+	return 0;
+}
+
+/* Slot i leaves the caller: back to the index, warm; under mu. */
+static void release_locked(sp_mempool *p, uint32_t i)
+{
+	struct sp__mslot *s = &p->slots[i];
+	int err = sp_index_free(p->ix, i, s->rebuild ? 0 : s->kept);
+	(void)err;
+	s->state = SP__MS_FREE;
+	if (s->holder)
+		s->holder->live--;
+	else
+		p->nokey_live--;
+	s->holder = NULL;
+	if (p->waiters)
+		pthread_cond_broadcast(&p->freed);
+}
+
+static void mark_failed(sp_mempool *p, struct sp__mslot *s)
+{
+	s->rebuild = 1;
+	s->kept = 0;
+	s->mapped_hi = max64(max64(s->mapped_hi, s->hw), s->accessible);
+	atomic_fetch_add_explicit(&p->reset_failures, 1, memory_order_relaxed);
+}
+
+int sp__mempool_flush_locked(sp_mempool *p)
+{
+	if (!p->npend)
+		return 0;
+	int err = decommit(p, p->iov, p->niov);
+	for (uint32_t k = 0; k < p->npend; k++) {
+		if (err)
+			mark_failed(p, &p->slots[p->pend[k]]);
+		release_locked(p, p->pend[k]);
+	}
+	p->npend = 0;
+	p->niov = 0;
+	return err;
+}
+
+int sp__mempool_purge_image(sp_mempool *p, sp_image *img)
+{
+	int first = 0;
+	uint32_t i;
+	while (sp_index_alloc_affine_and_clear(p->ix, img->id, &i) == 0) {
+		int err = blank_slot(p, i);
+		first = first ? first : err;
+		(void)sp_index_free(p->ix, i, 0);
+	}
+	/* Warm slots without a key (NO_AFFINITY) may map it too. */
+	for (i = 0; i < p->nslots; i++) {
+		if (p->slots[i].state == SP__MS_FREE && p->slots[i].img_id == img->id) {
+			int err = blank_slot(p, i);
+			first = first ? first : err;
+		}
+	}
+	return first;
+}
+
+/* ---- reset ---------------------------------------------------------------- */
+
+/* Restore offsets [a, b) of slot s in place: image bytes or zeros. */
+static void restore(const struct sp__mslot *s, char *base, uint64_t a, uint64_t b)
+{
+	const sp_image *img = s->img;
+	uint64_t io = img ? img->offset : 0, ie = img ? img->offset + img->size : 0;
+	while (a < b) {
+		uint64_t e;
+		if (img && a >= io && a < ie) {
+			e = min64(b, ie);
+			memcpy(base + a, (const char *)img->src + (a - io), e - a);
+		} else {
+			e = (img && a < io) ? min64(b, io) : b;
+			memset(base + a, 0, e - a);
+		}
+		a = e;
+	}
+}
+
+struct ranges {
+	sp__os_range r[RESET_RANGES];
+	size_t n;
+};
+
+static int push_decommit(sp_mempool *p, struct ranges *d, char *at, size_t len)
+{
+	if (d->n && (char *)d->r[d->n - 1].base + d->r[d->n - 1].len == at) {
+		d->r[d->n - 1].len += len;
+		return 0;
+	}
+	if (d->n == RESET_RANGES) {
+		int err = decommit(p, d->r, d->n);
+		d->n = 0;
+		if (err)
+			return err;
+	}
+	d->r[d->n].base = at;
+	d->r[d->n].len = len;
+	d->n++;
+	return 0;
+}
+
+/* Reset held slot i: restore [0, keep) where dirty, gather the rest of the
+ * dirty range in d (issuing early if d fills). */
+static int reset(sp_mempool *p, uint32_t i, struct ranges *d)
+{
+	struct sp__mslot *s = &p->slots[i];
+	char *base = slot_base(p, i);
+	uint64_t hw = s->hw, keep = min64(p->keep, hw), restored = 0;
+	int err = 0;
+	d->n = 0;
+	if (p->track == SP_MEMPOOL_TRACK_HIGH_WATER) {
+		restore(s, base, 0, keep);
+		restored = keep;
+		if (hw > keep)
+			err = push_decommit(p, d, base + keep, hw - keep);
+	} else {
+		enum sp__os_scan_mode mode =
+		    p->track == SP_MEMPOOL_TRACK_WRITTEN ? SP__OS_SCAN_WRITTEN : SP__OS_SCAN_PRIVATE;
+		uintptr_t at = (uintptr_t)base, end = at + hw;
+		while (!err && at < end) {
+			sp__os_range r[64];
+			size_t n = 0;
+			uintptr_t next = end;
+			err = sp__os_scan(&p->os, mode, at, end, r, 64, &n, &next);
+			for (size_t k = 0; !err && k < n; k++) {
+				uint64_t a = (uint64_t)((char *)r[k].base - base), b = a + r[k].len;
+				if (a < keep) {
+					uint64_t e = min64(b, keep);
+					restore(s, base, a, e);
+					restored += e - a;
+					/* Our own writes re-dirtied them. */
+					if (mode == SP__OS_SCAN_WRITTEN)
+						err = sp__os_track_clean(&p->os, base + a, e - a);
+				}
+				if (!err && b > keep) {
+					uint64_t from = max64(a, keep);
+					err = push_decommit(p, d, base + from, b - from);
+				}
+			}
+			if (!err && next <= at)
+				err = -EIO; /* the kernel made no progress */
+			at = next;
+		}
+	}
+	atomic_fetch_add_explicit(&p->reset_bytes, restored, memory_order_relaxed);
+	s->kept = keep;
+	return err;
+}
+
+/* ---- create / destroy ----------------------------------------------------- */
+
+static void pool_free(sp_mempool *p)
+{
+	if (p->res)
+		sp__os_unmap(p->res, p->res_len);
+	sp__os_ctx_close(&p->os);
+	sp_index_destroy(p->ix);
+	free(p->slots);
+	free(p->pend);
+	free(p->iov);
+	free(p);
+}
+
+SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
+{
+	if (!cfg || !out || (cfg->flags & ~KNOWN_FLAGS) || cfg->reserved32)
+		return -EINVAL;
+	for (size_t k = 0; k < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); k++)
+		if (cfg->reserved[k])
+			return -EINVAL;
+	size_t pg = sp__os_page_size();
+	uint64_t nslots = cfg->slots ? cfg->slots : DEF_SLOTS;
+	uint64_t slot_bytes = cfg->slot_bytes ? cfg->slot_bytes : DEF_SLOT_BYTES;
+	uint64_t guard = cfg->guard_bytes ? cfg->guard_bytes : DEF_GUARD_BYTES;
+	uint64_t batch = cfg->decommit_batch ? cfg->decommit_batch : 1;
+	if (nslots > SP_INDEX_MAX_CAPACITY || slot_bytes % pg || guard % pg ||
+	    cfg->keep_resident_bytes % pg || cfg->keep_resident_bytes > slot_bytes ||
+	    batch > SP_MEMPOOL_MAX_BATCH || batch > nslots)
+		return -EINVAL;
+	/* Both sizes are below 2^46 here, so the sum cannot overflow. */
+	if (slot_bytes > SP_MEMPOOL_MAX_RESERVATION || guard > SP_MEMPOOL_MAX_RESERVATION ||
+	    (SP_MEMPOOL_MAX_RESERVATION - guard) / (slot_bytes + guard) < nslots)
+		return -EINVAL;
+	uint64_t total = guard + nslots * (slot_bytes + guard);
+
+	sp_mempool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->os.pagemap_fd = p->os.uffd = p->os.pidfd = -1;
+	p->pg = pg;
+	p->nslots = (uint32_t)nslots;
+	p->slot_bytes = slot_bytes;
+	p->guard_bytes = guard;
+	p->stride = slot_bytes + guard;
+	p->keep = cfg->keep_resident_bytes;
+	p->batch = (uint32_t)batch;
+	p->flags = cfg->flags;
+	p->res_len = total;
+	p->slots = calloc(nslots, sizeof(*p->slots));
+	if (batch > 1) {
+		p->pend = calloc(batch, sizeof(*p->pend));
+		p->iov = calloc(SP__OS_IOV_MAX, sizeof(*p->iov));
+	}
+	if (!p->slots || (batch > 1 && (!p->pend || !p->iov))) {
+		pool_free(p);
+		return -ENOMEM;
+	}
+	sp_index_config icfg = {
+		.capacity = p->nslots,
+		.max_unused_warm_slots = cfg->max_unused_warm_slots,
+		.shards = cfg->shards,
+	};
+	int err = sp_index_create(&icfg, &p->ix);
+	if (err) {
+		pool_free(p);
+		return err;
+	}
+
+	unsigned want = SP__OS_F_PAGEMAP_SCAN | SP__OS_F_UFFD_WP | SP__OS_F_PROCESS_MADVISE |
+	                SP__OS_F_GUARD_INSTALL;
+	if (p->flags & (SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN))
+		want &= ~SP__OS_F_UFFD_WP;
+	if (p->flags & SP_MEMPOOL_NO_PAGEMAP_SCAN)
+		want &= ~SP__OS_F_PAGEMAP_SCAN;
+	if (p->flags & SP_MEMPOOL_NO_PROCESS_MADVISE)
+		want &= ~SP__OS_F_PROCESS_MADVISE;
+	if ((p->flags & SP_MEMPOOL_NO_GUARD_INSTALL) || total > GUARD_INSTALL_MAX_RESERVATION)
+		want &= ~SP__OS_F_GUARD_INSTALL;
+	sp__os_probe(&p->os, want);
+	unsigned have = p->os.features;
+
+	p->guard_path = (have & SP__OS_F_GUARD_INSTALL) ? SP_MEMPOOL_GUARD_INSTALL
+	                                                : SP_MEMPOOL_GUARD_PROT_NONE;
+	void *res = NULL;
+	err = sp__os_reserve(total, guarded(p), &res);
+	if (err) {
+		pool_free(p);
+		return err == -EINVAL ? -ENOMEM : err;
+	}
+	p->res = res;
+	p->slot0 = p->res + guard;
+	if (guarded(p) && sp__os_guard(p->res, total, 1)) {
+		/* Markers refused: start over with PROT_NONE. */
+		p->guard_path = SP_MEMPOOL_GUARD_PROT_NONE;
+		err = sp__os_map_anon(p->res, total, 0);
+		if (err) {
+			pool_free(p);
+			return err;
+		}
+	}
+	p->track = SP_MEMPOOL_TRACK_HIGH_WATER;
+	if ((have & SP__OS_F_UFFD_WP) && sp__os_track(&p->os, p->res, total) == 0)
+		p->track = SP_MEMPOOL_TRACK_WRITTEN;
+	else if (have & SP__OS_F_PAGEMAP_SCAN)
+		p->track = SP_MEMPOOL_TRACK_PRESENT;
+	p->decommit_path = (have & SP__OS_F_PROCESS_MADVISE) ? SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE
+	                                                     : SP_MEMPOOL_DECOMMIT_MADVISE;
+
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->freed, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&p->mu, NULL);
+	*out = p;
+	return 0;
+}
+
+SP_API void sp_mempool_destroy(sp_mempool *pool)
+{
+	if (!pool)
+		return;
+	pthread_mutex_lock(&pool->mu);
+	(void)sp__mempool_flush_locked(pool);
+	pthread_mutex_unlock(&pool->mu);
+	/* Unmapping the reservation drops every slot's mapping of an image
+	 * before the images' own fds and mappings go. */
+	sp__os_unmap(pool->res, pool->res_len);
+	pool->res = NULL;
+	sp__image_destroy_all(pool);
+	pthread_mutex_destroy(&pool->mu);
+	pthread_cond_destroy(&pool->freed);
+	pool_free(pool);
+}
+
+/* ---- alloc / grow / free -------------------------------------------------- */
+
+static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
+                        const struct timespec *deadline, sp_mem_slot *out)
+{
+	if (!p || !out || acc == 0 || acc % p->pg || acc > p->slot_bytes)
+		return -EINVAL;
+	if (img && (img->pool != p || img->offset + img->size > acc))
+		return -EINVAL;
+	int keyed = img && !(p->flags & SP_MEMPOOL_NO_AFFINITY);
+	uint32_t i = 0;
+	int err, waited = 0, timed_out = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		err = keyed ? sp_index_alloc(p->ix, img->id, &i) : sp_index_alloc_nokey(p->ix, &i);
+		if (err != -ENOSPC)
+			break;
+		if (p->npend) {
+			(void)sp__mempool_flush_locked(p);
+			continue;
+		}
+		if (!wait || timed_out)
+			break;
+		if (!waited++)
+			atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
+		p->waiters++;
+		int w = deadline ? pthread_cond_timedwait(&p->freed, &p->mu, deadline)
+		                 : pthread_cond_wait(&p->freed, &p->mu);
+		p->waiters--;
+		timed_out = w == ETIMEDOUT;
+	}
+	if (err) {
+		pthread_mutex_unlock(&p->mu);
+		return err == -ENOSPC && timed_out ? -ETIMEDOUT : err;
+	}
+	struct sp__mslot *s = &p->slots[i];
+	s->state = SP__MS_USED;
+	s->holder = img;
+	if (img)
+		img->live++;
+	else
+		p->nokey_live++;
+	pthread_mutex_unlock(&p->mu);
+
+	err = prepare(p, i, img, acc);
+	if (err) {
+		pthread_mutex_lock(&p->mu);
+		mark_failed(p, s);
+		release_locked(p, i);
+		pthread_mutex_unlock(&p->mu);
+		return err;
+	}
+	atomic_fetch_add_explicit(&p->allocs, 1, memory_order_relaxed);
+	out->base = slot_base(p, i);
+	out->index = i;
+	out->reserved = 0;
+	out->accessible = acc;
+	out->slot_bytes = p->slot_bytes;
+	return 0;
+}
+
+SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible,
+                            sp_mem_slot *out)
+{
+	return alloc_common(pool, img, accessible, 0, NULL, out);
+}
+
+SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t accessible,
+                                 const struct timespec *deadline, sp_mem_slot *out)
+{
+	return alloc_common(pool, img, accessible, 1, deadline, out);
+}
+
+SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible)
+{
+	if (!pool)
+		return -EINVAL;
+	uint32_t i;
+	int err = slot_of(pool, base, &i);
+	if (err)
+		return err;
+	struct sp__mslot *s = &pool->slots[i];
+	pthread_mutex_lock(&pool->mu);
+	int used = s->state == SP__MS_USED;
+	pthread_mutex_unlock(&pool->mu);
+	if (!used || new_accessible % pool->pg || new_accessible > pool->slot_bytes)
+		return -EINVAL;
+	if (new_accessible <= s->accessible)
+		return 0;
+	err = set_access(pool, base, s->accessible, new_accessible, 1);
+	if (err)
+		return err;
+	if (pool->track == SP_MEMPOOL_TRACK_WRITTEN)
+		(void)sp__os_track_clean(&pool->os, (char *)base + s->accessible,
+		                         new_accessible - s->accessible);
+	s->accessible = s->hw = new_accessible;
+	s->mapped_hi = max64(s->mapped_hi, new_accessible);
+	return 0;
+}
+
+SP_API int sp_mempool_free(sp_mempool *pool, void *base)
+{
+	if (!pool)
+		return -EINVAL;
+	uint32_t i;
+	int err = slot_of(pool, base, &i);
+	if (err)
+		return err;
+	struct sp__mslot *s = &pool->slots[i];
+	pthread_mutex_lock(&pool->mu);
+	if (s->state != SP__MS_USED) {
+		pthread_mutex_unlock(&pool->mu);
+		return -EINVAL;
+	}
+	s->state = SP__MS_RESETTING;
+	pthread_mutex_unlock(&pool->mu);
+
+	struct ranges d;
+	err = reset(pool, i, &d);
+	if (!err && d.n && pool->batch > 1) {
+		pthread_mutex_lock(&pool->mu);
+		if (pool->niov + d.n > SP__OS_IOV_MAX)
+			err = sp__mempool_flush_locked(pool);
+		memcpy(pool->iov + pool->niov, d.r, d.n * sizeof(d.r[0]));
+		pool->niov += d.n;
+		pool->pend[pool->npend++] = i;
+		s->state = SP__MS_PENDING;
+		if (pool->npend >= pool->batch) {
+			int e = sp__mempool_flush_locked(pool);
+			err = err ? err : e;
+		}
+		pthread_mutex_unlock(&pool->mu);
+		return err;
+	}
+	if (!err)
+		err = decommit(pool, d.r, d.n);
+	pthread_mutex_lock(&pool->mu);
+	if (err)
+		mark_failed(pool, s);
+	release_locked(pool, i);
+	pthread_mutex_unlock(&pool->mu);
+	return err;
+}
+
+SP_API int sp_mempool_flush(sp_mempool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	pthread_mutex_lock(&pool->mu);
+	int err = sp__mempool_flush_locked(pool);
+	pthread_mutex_unlock(&pool->mu);
+	return err;
+}
+
+/* ---- introspection -------------------------------------------------------- */
+
+SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
+{
+	if (!pool || !out)
+		return -EINVAL;
+	sp_mempool_stats st;
+	memset(&st, 0, sizeof(st));
+	sp_index_stats is;
+	pthread_mutex_lock(&pool->mu);
+	(void)sp_index_get_stats(pool->ix, &is);
+	for (uint32_t i = 0; i < pool->nslots; i++)
+		if (pool->slots[i].state != SP__MS_FREE)
+			st.resident_in_use_bytes += pool->slots[i].kept;
+	st.pending = pool->npend;
+	st.images = pool->nimages;
+	pthread_mutex_unlock(&pool->mu);
+	st.slots = pool->nslots;
+	st.in_use = is.in_use;
+	st.warm = is.unused_warm;
+	st.cold = is.unused_cold;
+	st.track_path = pool->track;
+	st.decommit_path = pool->decommit_path;
+	st.guard_path = pool->guard_path;
+	st.reservation_bytes = pool->res_len;
+	st.resident_warm_bytes = is.unused_bytes_resident;
+	(void)sp__os_count_maps((uintptr_t)pool->res, (uintptr_t)pool->res + pool->res_len,
+	                        &st.mappings, &st.max_map_count);
+#define LOAD(f) st.f = atomic_load_explicit(&pool->f, memory_order_relaxed)
+	LOAD(allocs);
+	LOAD(affine_hits);
+	LOAD(remaps);
+	LOAD(decommit_calls);
+	LOAD(decommit_bytes);
+	LOAD(reset_bytes);
+	LOAD(reset_failures);
+	LOAD(waits);
+#undef LOAD
+	*out = st;
+	return 0;
+}
+
+static int cmp_holder(const void *a, const void *b)
+{
+	const sp_mempool_holder *x = a, *y = b;
+	if (x->live != y->live)
+		return x->live > y->live ? -1 : 1;
+	return x->image_id < y->image_id ? -1 : x->image_id > y->image_id;
+}
+
+SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t cap,
+                             uint32_t *count)
+{
+	if (!pool || !count || (!out && cap))
+		return -EINVAL;
+	pthread_mutex_lock(&pool->mu);
+	sp_mempool_holder *h = malloc(sizeof(*h) * ((size_t)pool->nimages + 1));
+	if (!h) {
+		pthread_mutex_unlock(&pool->mu);
+		return -ENOMEM;
+	}
+	uint32_t n = 0;
+	if (pool->nokey_live)
+		h[n++] = (sp_mempool_holder){.image_id = 0, .live = pool->nokey_live};
+	for (sp_image *img = pool->images; img; img = img->next)
+		if (img->live)
+			h[n++] = (sp_mempool_holder){.image_id = img->id, .live = img->live};
+	pthread_mutex_unlock(&pool->mu);
+	qsort(h, n, sizeof(*h), cmp_holder);
+	memcpy(out, h, sizeof(*h) * min64(n, cap));
+	free(h);
+	*count = n;
+	return 0;
+}
+
+#define CHECK(cond, ...)                                          \
+	do {                                                      \
+		if (!(cond)) {                                    \
+			fprintf(stderr, "sp_mempool_check: " __VA_ARGS__); \
+			fputc('\n', stderr);                      \
+			err = -EUCLEAN;                           \
+			goto out;                                 \
+		}                                                 \
+	} while (0)
+
+SP_API int sp_mempool_check(sp_mempool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	int err = 0;
+	pthread_mutex_lock(&pool->mu);
+	sp_index_stats is;
+	CHECK(sp_index_check(pool->ix) == 0, "index check failed");
+	(void)sp_index_get_stats(pool->ix, &is);
+	uint32_t held = 0, pending = 0;
+	uint64_t live = pool->nokey_live;
+	for (sp_image *img = pool->images; img; img = img->next) {
+		CHECK(img->refs > 0, "image %llu has no reference", (unsigned long long)img->id);
+		live += img->live;
+	}
+	for (uint32_t i = 0; i < pool->nslots; i++) {
+		const struct sp__mslot *s = &pool->slots[i];
+		CHECK(s->state <= SP__MS_PENDING, "slot %u: bad state %u", i, s->state);
+		held += s->state != SP__MS_FREE;
+		pending += s->state == SP__MS_PENDING;
+		CHECK(s->accessible <= pool->slot_bytes && s->hw <= pool->slot_bytes,
+		      "slot %u: accessible past slot_bytes", i);
+		if (s->state == SP__MS_FREE && s->img_id) {
+			/* A free slot maps only images that are alive. */
+			const sp_image *img = pool->images;
+			while (img && img->id != s->img_id)
+				img = img->next;
+			CHECK(img && img == s->img, "slot %u maps dead image %llu", i,
+			      (unsigned long long)s->img_id);
+		}
+		CHECK(s->state != SP__MS_FREE || !s->holder, "free slot %u has a holder", i);
+	}
+	CHECK(held == is.in_use, "%u slots held, index says %u in use", held, is.in_use);
+	CHECK(live == held, "live counts sum to %llu, %u slots held", (unsigned long long)live, held);
+	CHECK(pending == pool->npend, "%u pending slots, batch holds %u", pending, pool->npend);
+out:
+	pthread_mutex_unlock(&pool->mu);
+	return err;
+}

@@ -1,0 +1,86 @@
+/*
+ * mp_util.h: helpers shared by the memory pool tests: expected slot
+ * content (the byte model), fd and mapping counts, and a fork helper that
+ * tells whether touching an address kills the child with SIGSEGV.
+ */
+#ifndef SP_MP_UTIL_H
+#define SP_MP_UTIL_H
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "slotpool.h"
+
+/* Index of the first byte of [p, p+len) that differs from the model
+ * (image bytes at offset, zeros elsewhere), or -1. */
+static inline long mp_first_diff(const unsigned char *p, size_t len, const unsigned char *img,
+                                 size_t img_off, size_t img_len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char want = 0;
+		if (img && i >= img_off && i < img_off + img_len)
+			want = img[i - img_off];
+		if (p[i] != want)
+			return (long)i;
+	}
+	return -1;
+}
+
+static inline int mp_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Lines of /proc/self/maps containing `needle` (NULL: all lines). */
+static inline int mp_count_maps(const char *needle)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!needle || strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* 1 if reading (write = 0) or writing *p kills a child with SIGSEGV, 0 if
+ * the access succeeds, -1 on anything else. */
+static inline int mp_faults(volatile unsigned char *p, int write)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		if (write)
+			*p = 1;
+		else
+			(void)*p;
+		_exit(0);
+	}
+	int st = 0;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS))
+		return 1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	return -1;
+}
+
+#endif /* SP_MP_UTIL_H */
