@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `sweep` computes all budgets in one pass; every row must equal a separate
+# `replay` at that budget, field by field, including traces with clears,
+# keyless allocs, bytes, and failed allocs (trace capacity > index capacity).
+. "$(dirname "$0")/lib.sh"
+check() {  # name, index capacity, sweep --warm spec or --all, gen args...
+  local name="$1" cap="$2" spec="$3"; shift 3
+  "$SIM" gen "$@" >"$TMP/t" || { fail "$name: gen"; return; }
+  if [ "$spec" = all ]; then set -- --all; else set -- --warm "$spec"; fi
+  "$SIM" sweep "$TMP/t" --capacity "$cap" "$@" --csv "$TMP/csv" >"$TMP/table" || { fail "$name: sweep"; return; }
+  local rows=0 bad=0
+  while IFS=, read -r w rate hits keyed cold steals failed pin pwarm pbytes; do
+    [ "$w" = budget ] && continue
+    rows=$((rows + 1))
+    "$SIM" replay "$TMP/t" --capacity "$cap" --warm "$w" --json >"$TMP/j"
+    local want="$hits $keyed $cold $steals $failed $pin $pwarm $pbytes"
+    local got=""
+    for k in affine_hits keyed_allocs cold_picks warm_steals failed_allocs peak_in_use \
+             peak_unused_warm peak_unused_bytes_resident; do got="$got $(json $k <"$TMP/j")"; done
+    [ "${got# }" = "$want" ] || { bad=1; fail "$name warm=$w: sweep '$want' replay '${got# }'"; }
+    grep -qE "^ +$w +[0-9.]+% +$hits +$cold +$steals +$pwarm +$pbytes\$" "$TMP/table" ||
+      { bad=1; fail "$name warm=$w: table row differs from CSV"; }
+  done <"$TMP/csv"
+  [ $bad = 0 ] && [ $rows -gt 0 ] && ok "$name: $rows budgets equal separate replays"
+  grep -q "affine hit rate by warm budget" "$TMP/table" || fail "$name: no chart"
+}
+check "zipf keys"           64 0:64:8 --ops 10000 --keys 40 --zipf 1.1 --capacity 48 --free-prob 0.5 --seed 1
+check "clears+nokey+bytes"  32 all    --ops 10000 --keys 20 --zipf 0.8 --capacity 32 --free-prob 0.5 \
+      --clear-prob 0.1 --no-key-prob 0.2 --bytes-max 1000000 --seed 2
+check "failed allocs"       16 0,1,3,8,16,100 --ops 10000 --keys 10 --zipf 0.5 --capacity 24 --free-prob 0.5 --seed 3
+check "many keys"           128 5,50,500 --ops 10000 --keys 5000 --zipf 0.7 --capacity 100 --free-prob 0.55 --seed 4
+finish
