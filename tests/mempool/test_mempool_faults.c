@@ -1,0 +1,218 @@
+/*
+ * test_mempool_faults.c: the OS layer made to fail (mmap, mprotect,
+ * madvise, memfd_create, process_madvise, ioctl): each failure returns a
+ * clear error, the pool stays consistent (sp_mempool_check), nothing leaks,
+ * and a slot whose reset failed is never handed out dirty.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mp_util.h"
+#include "os.h"
+
+#define PG 4096u
+#define SLOT_BYTES (16 * PG)
+
+static unsigned char A[3 * PG], B[PG];
+
+static sp_mempool *pool(unsigned flags, uint64_t keep, uint32_t batch, uint32_t slots)
+{
+	sp_mempool_config cfg = {.slots = slots, .slot_bytes = SLOT_BYTES, .guard_bytes = PG,
+	                         .keep_resident_bytes = keep, .decommit_batch = batch,
+	                         .flags = flags};
+	sp_mempool *p = NULL;
+	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
+	return p;
+}
+
+static void teardown_check(sp_mempool *p)
+{
+	sp__os_fail_clear();
+	assert_int_equal(sp_mempool_check(p), 0);
+}
+
+static void create_failures(void **state)
+{
+	(void)state;
+	int fds = mp_count_fds(), maps = mp_count_maps(NULL);
+	sp_mempool_config cfg = {.slots = 4, .slot_bytes = SLOT_BYTES};
+	sp_mempool *sentinel = (sp_mempool *)&state, *p = sentinel;
+	sp__os_fail(SP__OS_MMAP, 0, 1, -ENOMEM); /* the reservation */
+	assert_int_equal(sp_mempool_create(&cfg, &p), -ENOMEM);
+	assert_ptr_equal(p, sentinel);
+	sp__os_fail_clear();
+	assert_int_equal(mp_count_fds(), fds);
+	assert_int_equal(mp_count_maps(NULL), maps);
+
+	p = pool(0, 0, 1, 2);
+	sp_image *img = (sp_image *)&state;
+	sp__os_fail(SP__OS_MEMFD, 0, 1, -EMFILE);
+	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &img), -EMFILE);
+	sp__os_fail(SP__OS_MMAP, 0, 1, -ENOMEM); /* the read-only source */
+	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &img), -ENOMEM);
+	assert_ptr_equal(img, (sp_image *)&state);
+	teardown_check(p);
+	sp_mempool_stats st;
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_int_equal(st.images, 0);
+	sp_mempool_destroy(p);
+	assert_int_equal(mp_count_fds(), fds);
+	assert_int_equal(mp_count_maps(NULL), maps);
+}
+
+/* Alloc img on a 1-slot pool whose slot last held `prev` (dirtied), with
+ * call `skip` of op failing; then the slot must come back pristine. */
+static void alloc_failure(unsigned flags, enum sp__os_op op, uint32_t skip)
+{
+	sp_mempool *p = pool(flags, 0, 1, 1);
+	sp_image *a, *b;
+	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &a), 0);
+	assert_int_equal(sp_image_create(p, B, sizeof(B), 2 * PG, &b), 0);
+	sp_mem_slot s, t = {.index = 5};
+	assert_int_equal(sp_mempool_alloc(p, a, 8 * PG, &s), 0);
+	memset(s.base, 0xee, 8 * PG);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	sp__os_fail(op, skip, 1, -EIO);
+	if (sp_mempool_alloc(p, b, 4 * PG, &t) != -EIO)
+		fail_msg("flags %x op %d skip %u: alloc did not fail", flags, (int)op, skip);
+	assert_int_equal(t.index, 5);
+	teardown_check(p);
+	assert_int_equal(sp_mempool_alloc(p, b, 4 * PG, &t), 0);
+	assert_int_equal(mp_first_diff(t.base, 4 * PG, B, 2 * PG, sizeof(B)), -1);
+	assert_int_equal(mp_faults((unsigned char *)t.base + 4 * PG, 0), 1);
+	assert_int_equal(sp_mempool_free(p, t.base), 0);
+	assert_int_equal(sp_mempool_alloc(p, a, 8 * PG, &t), 0);
+	assert_int_equal(mp_first_diff(t.base, 8 * PG, A, 0, sizeof(A)), -1);
+	assert_int_equal(sp_mempool_free(p, t.base), 0);
+	assert_int_equal(sp_image_release(a), 0);
+	assert_int_equal(sp_image_release(b), 0);
+	teardown_check(p);
+	sp_mempool_destroy(p);
+}
+
+static void alloc_remap_failures(void **state)
+{
+	(void)state;
+	for (uint32_t k = 0; k < 2; k++) { /* anon remap, then image map */
+		alloc_failure(0, SP__OS_MMAP, k);
+		alloc_failure(SP_MEMPOOL_NO_GUARD_INSTALL, SP__OS_MMAP, k);
+	}
+	alloc_failure(SP_MEMPOOL_NO_GUARD_INSTALL, SP__OS_MPROTECT, 0);
+	alloc_failure(0, SP__OS_MADVISE, 0);  /* guard markers past accessible */
+	alloc_failure(0, SP__OS_IOCTL, 0);    /* userfaultfd registration */
+}
+
+static void grow_failure(void **state)
+{
+	(void)state;
+	unsigned flags[2] = {0, SP_MEMPOOL_NO_GUARD_INSTALL};
+	enum sp__os_op op[2] = {SP__OS_MADVISE, SP__OS_MPROTECT};
+	for (int k = 0; k < 2; k++) {
+		sp_mempool *p = pool(flags[k], 0, 1, 2);
+		sp_mem_slot s;
+		assert_int_equal(sp_mempool_alloc(p, NULL, 2 * PG, &s), 0);
+		sp__os_fail(op[k], 0, 1, -ENOMEM);
+		if (sp_mempool_grow(p, s.base, 4 * PG) != -ENOMEM)
+			fail_msg("k %d: grow did not fail", k);
+		teardown_check(p);
+		assert_int_equal(mp_faults((unsigned char *)s.base + 2 * PG, 0), 1);
+		assert_int_equal(sp_mempool_grow(p, s.base, 4 * PG), 0);
+		assert_int_equal(mp_first_diff(s.base, 4 * PG, NULL, 0, 0), -1);
+		assert_int_equal(sp_mempool_free(p, s.base), 0);
+		sp_mempool_destroy(p);
+	}
+}
+
+/* Free with call `skip` of op failing: free reports want_err, and the next
+ * user of the slot sees it pristine. */
+static int also_fail_madvise; /* make the madvise fallback fail too */
+
+static void free_failure(unsigned flags, uint64_t keep, uint32_t batch, enum sp__os_op op,
+                         uint32_t skip, uint32_t count, int want_err)
+{
+	sp_mempool *p = pool(flags, keep, batch, batch);
+	sp_image *a;
+	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &a), 0);
+	sp_mem_slot s[4];
+	for (uint32_t k = 0; k < batch; k++) {
+		assert_int_equal(sp_mempool_alloc(p, k % 2 ? NULL : a, 12 * PG, &s[k]), 0);
+		memset((char *)s[k].base + PG, 0xdd, 10 * PG);
+	}
+	sp__os_fail(op, skip, count, -EIO);
+	if (also_fail_madvise)
+		sp__os_fail(SP__OS_MADVISE, 0, 1, -EIO);
+	int first = 0;
+	for (uint32_t k = 0; k < batch; k++) {
+		int err = sp_mempool_free(p, s[k].base);
+		first = first ? first : err;
+	}
+	assert_int_equal(first, want_err);
+	teardown_check(p);
+	sp_mempool_stats st;
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_int_equal(st.in_use, 0);
+	assert_int_equal(st.reset_failures, want_err ? batch : 0);
+	for (uint32_t k = 0; k < batch; k++) {
+		sp_mem_slot t;
+		assert_int_equal(sp_mempool_alloc(p, k % 2 ? NULL : a, 12 * PG, &t), 0);
+		assert_int_equal(mp_first_diff(t.base, 12 * PG, k % 2 ? NULL : A, 0, sizeof(A)), -1);
+		s[k] = t;
+	}
+	for (uint32_t k = 0; k < batch; k++)
+		assert_int_equal(sp_mempool_free(p, s[k].base), 0);
+	assert_int_equal(sp_image_release(a), 0);
+	teardown_check(p);
+	sp_mempool_destroy(p);
+}
+
+static void free_reset_failures(void **state)
+{
+	(void)state;
+	/* madvise(MADV_DONTNEED) */
+	free_failure(SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 1, SP__OS_MADVISE, 0, 1, -EIO);
+	free_failure(SP_MEMPOOL_NO_PAGEMAP_SCAN, 4 * PG, 1, SP__OS_MADVISE, 0, 1, -EIO);
+	/* PAGEMAP_SCAN / write-protect ioctls */
+	free_failure(0, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
+	free_failure(0, 4 * PG, 1, SP__OS_IOCTL, 1, 1, -EIO); /* re-arming after restore */
+	free_failure(SP_MEMPOOL_NO_UFFD_WP, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
+}
+
+static void batch_failures(void **state)
+{
+	(void)state;
+	sp_mempool_config probe = {.slots = 2};
+	sp_mempool *p;
+	sp_mempool_stats st;
+	assert_int_equal(sp_mempool_create(&probe, &p), 0);
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	sp_mempool_destroy(p);
+	if (st.decommit_path == SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE) {
+		/* process_madvise fails: the madvise fallback cleans up, no error. */
+		free_failure(0, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, 0);
+		/* both fail: the error comes back, the slots are rebuilt. */
+		also_fail_madvise = 1;
+		free_failure(0, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, -EIO);
+		also_fail_madvise = 0;
+	}
+	free_failure(SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 3, SP__OS_MADVISE, 0, 1, -EIO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(create_failures),
+		cmocka_unit_test(alloc_remap_failures),
+		cmocka_unit_test(grow_failure),
+		cmocka_unit_test(free_reset_failures),
+		cmocka_unit_test(batch_failures),
+	};
+	memset(A, 0xa1, sizeof(A));
+	memset(B, 0xb2, sizeof(B));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
