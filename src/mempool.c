@@ -705,7 +705,8 @@ SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t 
 			h[n++] = (sp_mempool_holder){.image_id = img->id, .live = img->live};
 	pthread_mutex_unlock(&pool->mu);
 	qsort(h, n, sizeof(*h), cmp_holder);
-	memcpy(out, h, sizeof(*h) * min64(n, cap));
+	if (n && cap)
+		memcpy(out, h, sizeof(*h) * min64(n, cap));
 	free(h);
 	*count = n;
 	return 0;

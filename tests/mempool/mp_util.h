@@ -16,6 +16,35 @@
 
 #include "slotpool.h"
 
+/* ASan maps memory of its own as the test runs, so counts of all mappings
+ * only mean something without it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_ASAN 1
+#endif
+#endif
+#ifndef MP_ASAN
+#define MP_ASAN 0
+#endif
+
+/* Mappings overlapping [lo, hi), from /proc/self/maps. */
+static inline int mp_count_maps_in(uintptr_t lo, uintptr_t hi)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long a, b;
+	char line[512];
+	int n = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* Index of the first byte of [p, p+len) that differs from the model
  * (image bytes at offset, zeros elsewhere), or -1. */
 static inline long mp_first_diff(const unsigned char *p, size_t len, const unsigned char *img,

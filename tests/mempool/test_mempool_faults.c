@@ -48,7 +48,8 @@ static void create_failures(void **state)
 	assert_ptr_equal(p, sentinel);
 	sp__os_fail_clear();
 	assert_int_equal(mp_count_fds(), fds);
-	assert_int_equal(mp_count_maps(NULL), maps);
+	if (!MP_ASAN)
+		assert_int_equal(mp_count_maps(NULL), maps);
 
 	p = pool(0, 0, 1, 2);
 	sp_image *img = (sp_image *)&state;
@@ -63,7 +64,8 @@ static void create_failures(void **state)
 	assert_int_equal(st.images, 0);
 	sp_mempool_destroy(p);
 	assert_int_equal(mp_count_fds(), fds);
-	assert_int_equal(mp_count_maps(NULL), maps);
+	if (!MP_ASAN)
+		assert_int_equal(mp_count_maps(NULL), maps);
 }
 
 /* Alloc img on a 1-slot pool whose slot last held `prev` (dirtied), with
