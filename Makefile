@@ -4,6 +4,9 @@
 #                      test: Release, ASan+UBSan, TSan (thread tests), install check
 #   make demo          build and run the demo
 #   make bench         run the benchmarks
+#   make lint          cppcheck + clang-tidy over src/ include/ tools/ (scripts/lint.sh)
+#   make valgrind      every test under valgrind memcheck, no errors or leaks
+#   make fuzz          each libFuzzer target FUZZ_SECONDS seconds (not in check)
 #   make install PREFIX=/usr/local
 #   make clean
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
@@ -12,7 +15,7 @@ CMAKE  ?= cmake
 CTEST  ?= ctest
 B      := build
 
-.PHONY: all build check check-release check-asan check-tsan deps demo bench install clean
+.PHONY: all build check check-release check-asan check-tsan deps demo bench install lint valgrind fuzz clean
 
 all: build
 
@@ -49,6 +52,16 @@ demo: build
 
 bench: build
 	@echo "make bench: benchmarks run from build/release (see docs/PERFORMANCE.md)"
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+lint:
+	scripts/lint.sh
+
+valgrind:
+	scripts/valgrind.sh
 
 install: build
 	$(CMAKE) --install $(B)/release --prefix $(PREFIX)

@@ -3,7 +3,7 @@
 # fresh machine may lack. As root it runs apt-get; otherwise it prints the
 # exact command to run and fails. Usage: scripts/install-deps.sh [extra-pkg...]
 set -euo pipefail
-need=(libcmocka-dev pkg-config "$@")
+need=(libcmocka-dev pkg-config clang libclang-rt-14-dev valgrind cppcheck clang-tidy "$@")
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
