@@ -47,8 +47,15 @@ check-tsan:
 	cd $(B)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS) -L threads
 
+SIM_DEMO := $(B)/release/demo-workload.trace
 demo: build
 	$(B)/release/examples/example_affinity_demo
+	@echo
+	@echo "== slotpool-sim: tuning max_unused_warm_slots on a bundled workload =="
+	@echo "   (50 keys, zipf 1.1, capacity 256, 200000 ops, up to 1 MiB resident per freed slot)"
+	$(B)/release/tools/slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 \
+	  --free-prob 0.52 --bytes-max 1048576 --seed 1 >$(SIM_DEMO)
+	$(B)/release/tools/slotpool-sim sweep $(SIM_DEMO) --capacity 256 --warm 0:128:8
 
 bench: build
 	@echo "make bench: benchmarks run from build/release (see docs/PERFORMANCE.md)"

@@ -5,6 +5,7 @@
  * docs/SWEEP.md explains why this is one pass over the trace with one index
  * per budget rather than a stack algorithm.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,22 +120,46 @@ static void print_table(FILE *f, const struct sim_result *r, size_t n)
 			(unsigned long long)r[i].peak_unused_bytes);
 }
 
-/* Horizontal bars on an absolute 0..100% scale, so a flat tail after the knee
- * reads as "more budget buys nothing". At most ~40 rows: long sweeps are
- * sampled evenly, first and last budget always shown. */
+/* Horizontal bars, zoomed to the range of hit rates seen (rounded out to 5%)
+ * so that small gains still show, with the scale printed. The first budget
+ * that reaches 90% of the whole gain is marked: past it, warm slots cost
+ * memory for little. At most ~40 rows: long sweeps are sampled evenly, the
+ * first, last and marked budgets always shown. */
 static void print_chart(FILE *f, const struct sim_result *r, size_t n)
 {
 	const int width = 50;
+	double lo = 1.0, hi = 0.0;
+	size_t knee = 0;
+	for (size_t i = 0; i < n; i++) {
+		double x = rate_of(&r[i]);
+		lo = x < lo ? x : lo;
+		hi = x > hi ? x : hi;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rate_of(&r[i]) >= rate_of(&r[0]) + 0.9 * (hi - rate_of(&r[0]))) {
+			knee = i;
+			break;
+		}
+	lo = floor(lo * 20.0) / 20.0;
+	hi = ceil(hi * 20.0) / 20.0;
+	if (hi - lo < 0.05)
+		hi = lo + 0.05;
 	size_t stride = n > 40 ? (n + 39) / 40 : 1;
-	fprintf(f, "\naffine hit rate by warm budget\n%8s  0%%%*s100%%\n", "budget", width - 4, "");
-	for (size_t i = 0; i < n; i += stride) {
-		if (i + stride >= n && i != n - 1 && stride > 1)
-			i = n - 1;
-		int bar = (int)(rate_of(&r[i]) * width + 0.5);
+	char los[16], his[16];
+	snprintf(los, sizeof los, "%.0f%%", lo * 100);
+	snprintf(his, sizeof his, "%.0f%%", hi * 100);
+	fprintf(f, "\naffine hit rate by warm budget\n%8s  %s%*s\n", "budget", los,
+		width - (int)strlen(los), his);
+	for (size_t i = 0; i < n; i++) {
+		if (i % stride && i != n - 1 && i != knee)
+			continue;
+		double x = rate_of(&r[i]);
+		int bar = (int)((x - lo) / (hi - lo) * width + 0.5);
 		fprintf(f, "%8u |", r[i].warm);
 		for (int j = 0; j < width; j++)
 			fputc(j < bar ? '#' : ' ', f);
-		fprintf(f, "| %5.1f%%\n", 100.0 * rate_of(&r[i]));
+		fprintf(f, "| %6.2f%%%s\n", 100.0 * x,
+			i == knee && knee > 0 ? "  <- 90% of the gain" : "");
 	}
 }
 
