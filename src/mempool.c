@@ -76,6 +76,16 @@ static int set_access(sp_mempool *p, char *base, uint64_t from, uint64_t to, int
 	return sp__os_protect(base + from, to - from, rw);
 }
 
+/* Arm write tracking on [from, to) of a slot: only the kept-resident part
+ * is tracked (see reset). */
+static int arm(sp_mempool *p, char *base, uint64_t from, uint64_t to)
+{
+	to = min64(to, p->keep);
+	if (p->track != SP_MEMPOOL_TRACK_WRITTEN || from >= to)
+		return 0;
+	return sp__os_track_clean(&p->os, base + from, to - from);
+}
+
 /* Decommit n ranges: one process_madvise where available, else one
  * madvise each (also the fallback when process_madvise fails). */
 static int decommit(sp_mempool *p, const sp__os_range *r, size_t n)
@@ -151,7 +161,7 @@ static int remap(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 		/* New mappings are new VMAs: register them, then arm. */
 		err = sp__os_track(&p->os, base, ext);
 		if (!err)
-			err = sp__os_track_clean(&p->os, base, acc);
+			err = arm(p, base, 0, acc);
 	}
 	if (err)
 		return err;
@@ -181,9 +191,7 @@ static int prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 				return err;
 			/* Unarmed pages read as written: arming is only an
 			 * optimisation, so its failure is harmless. */
-			if (p->track == SP_MEMPOOL_TRACK_WRITTEN)
-				(void)sp__os_track_clean(&p->os, base + s->accessible,
-				                         acc - s->accessible);
+			(void)arm(p, base, s->accessible, acc);
 		} else if (acc < s->accessible) {
 			err = set_access(p, base, acc, s->accessible, 0);
 			if (err)
@@ -298,8 +306,48 @@ static int push_decommit(sp_mempool *p, struct ranges *d, char *at, size_t len)
 	return 0;
 }
 
-/* Reset held slot i: restore [0, keep) where dirty, gather the rest of the
- * dirty range in d (issuing early if d fills). */
+/* Scan [from, to) of held slot s for dirty pages in `mode`; restore those
+ * below keep in place, gather the rest in d. */
+static int scan_reset(sp_mempool *p, const struct sp__mslot *s, char *base,
+                      enum sp__os_scan_mode mode, uint64_t from, uint64_t to, uint64_t keep,
+                      struct ranges *d, uint64_t *restored)
+{
+	uintptr_t at = (uintptr_t)base + from, end = (uintptr_t)base + to;
+	int err = 0;
+	while (!err && at < end) {
+		sp__os_range r[64];
+		size_t n = 0;
+		uintptr_t next = end;
+		err = sp__os_scan(&p->os, mode, at, end, r, 64, &n, &next);
+		for (size_t k = 0; !err && k < n; k++) {
+			uint64_t a = (uint64_t)((char *)r[k].base - base), b = a + r[k].len;
+			if (a < keep) {
+				uint64_t e = min64(b, keep);
+				restore(s, base, a, e);
+				*restored += e - a;
+				/* Our own writes re-dirtied them. */
+				if (mode == SP__OS_SCAN_WRITTEN)
+					err = sp__os_track_clean(&p->os, base + a, e - a);
+			}
+			if (!err && b > keep) {
+				uint64_t f = max64(a, keep);
+				err = push_decommit(p, d, base + f, b - f);
+			}
+		}
+		if (!err && next <= at)
+			err = -EIO; /* the kernel made no progress */
+		at = next;
+	}
+	return err;
+}
+
+/*
+ * Reset held slot i: restore the dirty part of [0, keep) in place and
+ * gather the dirty part of [keep, hw) in d (issued early if d fills).
+ * Written-page tracking covers only [0, keep): beyond it, pages present
+ * and private are exactly the dirty ones (they are all decommitted), so
+ * the cheaper scan, which needs no write faults, suffices there.
+ */
 static int reset(sp_mempool *p, uint32_t i, struct ranges *d)
 {
 	struct sp__mslot *s = &p->slots[i];
@@ -312,34 +360,13 @@ static int reset(sp_mempool *p, uint32_t i, struct ranges *d)
 		restored = keep;
 		if (hw > keep)
 			err = push_decommit(p, d, base + keep, hw - keep);
+	} else if (p->track == SP_MEMPOOL_TRACK_WRITTEN) {
+		if (keep)
+			err = scan_reset(p, s, base, SP__OS_SCAN_WRITTEN, 0, keep, keep, d, &restored);
+		if (!err && hw > keep)
+			err = scan_reset(p, s, base, SP__OS_SCAN_PRIVATE, keep, hw, keep, d, &restored);
 	} else {
-		enum sp__os_scan_mode mode =
-		    p->track == SP_MEMPOOL_TRACK_WRITTEN ? SP__OS_SCAN_WRITTEN : SP__OS_SCAN_PRIVATE;
-		uintptr_t at = (uintptr_t)base, end = at + hw;
-		while (!err && at < end) {
-			sp__os_range r[64];
-			size_t n = 0;
-			uintptr_t next = end;
-			err = sp__os_scan(&p->os, mode, at, end, r, 64, &n, &next);
-			for (size_t k = 0; !err && k < n; k++) {
-				uint64_t a = (uint64_t)((char *)r[k].base - base), b = a + r[k].len;
-				if (a < keep) {
-					uint64_t e = min64(b, keep);
-					restore(s, base, a, e);
-					restored += e - a;
-					/* Our own writes re-dirtied them. */
-					if (mode == SP__OS_SCAN_WRITTEN)
-						err = sp__os_track_clean(&p->os, base + a, e - a);
-				}
-				if (!err && b > keep) {
-					uint64_t from = max64(a, keep);
-					err = push_decommit(p, d, base + from, b - from);
-				}
-			}
-			if (!err && next <= at)
-				err = -EIO; /* the kernel made no progress */
-			at = next;
-		}
+		err = scan_reset(p, s, base, SP__OS_SCAN_PRIVATE, 0, hw, keep, d, &restored);
 	}
 	atomic_fetch_add_explicit(&p->reset_bytes, restored, memory_order_relaxed);
 	s->kept = keep;
@@ -417,7 +444,8 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 
 	unsigned want = SP__OS_F_PAGEMAP_SCAN | SP__OS_F_UFFD_WP | SP__OS_F_PROCESS_MADVISE |
 	                SP__OS_F_GUARD_INSTALL;
-	if (p->flags & (SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN))
+	/* Write tracking only tells which kept-resident pages to restore. */
+	if (!p->keep || (p->flags & (SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN)))
 		want &= ~SP__OS_F_UFFD_WP;
 	if (p->flags & SP_MEMPOOL_NO_PAGEMAP_SCAN)
 		want &= ~SP__OS_F_PAGEMAP_SCAN;
@@ -574,9 +602,7 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 	err = set_access(pool, base, s->accessible, new_accessible, 1);
 	if (err)
 		return err;
-	if (pool->track == SP_MEMPOOL_TRACK_WRITTEN)
-		(void)sp__os_track_clean(&pool->os, (char *)base + s->accessible,
-		                         new_accessible - s->accessible);
+	(void)arm(pool, base, s->accessible, new_accessible);
 	s->accessible = s->hw = new_accessible;
 	s->mapped_hi = max64(s->mapped_hi, new_accessible);
 	return 0;

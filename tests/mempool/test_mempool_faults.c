@@ -72,7 +72,7 @@ static void create_failures(void **state)
  * call `skip` of op failing; then the slot must come back pristine. */
 static void alloc_failure(unsigned flags, enum sp__os_op op, uint32_t skip)
 {
-	sp_mempool *p = pool(flags, 0, 1, 1);
+	sp_mempool *p = pool(flags, 2 * PG, 1, 1); /* keep: write tracking on */
 	sp_image *a, *b;
 	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &a), 0);
 	assert_int_equal(sp_image_create(p, B, sizeof(B), 2 * PG, &b), 0);

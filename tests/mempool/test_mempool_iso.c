@@ -141,7 +141,7 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 		run_iso(&c, 0xfeedu + __LINE__);         \
 	}
 
-ISO(written_nokeep, 0, 0, 1, SP_MEMPOOL_TRACK_WRITTEN)
+ISO(default_nokeep, 0, 0, 1, SP_MEMPOOL_TRACK_PRESENT) /* nothing kept: no tracking */
 ISO(written_keep, 0, 20 * PG, 1, SP_MEMPOOL_TRACK_WRITTEN)
 ISO(written_keep_batch, 0, 8 * PG, 4, SP_MEMPOOL_TRACK_WRITTEN)
 ISO(written_keepall, 0, SLOT_BYTES, 1, SP_MEMPOOL_TRACK_WRITTEN)
@@ -158,7 +158,7 @@ ISO(no_affinity, SP_MEMPOOL_NO_AFFINITY, 8 * PG, 1, UINT32_MAX)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(written_nokeep),
+		cmocka_unit_test(default_nokeep),
 		cmocka_unit_test(written_keep),
 		cmocka_unit_test(written_keep_batch),
 		cmocka_unit_test(written_keepall),
