@@ -56,9 +56,13 @@ demo: build
 	$(B)/release/tools/slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 \
 	  --free-prob 0.52 --bytes-max 1048576 --seed 1 >$(SIM_DEMO)
 	$(B)/release/tools/slotpool-sim sweep $(SIM_DEMO) --capacity 256 --warm 0:128:8
+	@echo
+	@echo "== memory pool: a toy function host, affinity vs none vs mmap+memcpy =="
+	$(B)/release/examples/example_host
 
 bench: build
 	@echo "make bench: benchmarks run from build/release (see docs/PERFORMANCE.md)"
+	$(B)/release/bench/bench_mempool
 
 FUZZ_SECONDS ?= 60
 fuzz:
