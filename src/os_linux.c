@@ -313,10 +313,12 @@ static int scan_raw(int pmfd, enum sp__os_scan_mode mode, uintptr_t start, uintp
 		a.category_mask = PAGE_IS_WRITTEN;
 		a.return_mask = PAGE_IS_WRITTEN;
 	} else {
-		/* Present and private: not a page-cache page, not the zero page. */
-		a.category_mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		/* Private: not a page-cache page, not the zero page, and in
+		 * memory or in swap (a swapped-out dirty page is still dirty). */
+		a.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
 		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		a.return_mask = PAGE_IS_PRESENT;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 	}
 	int r = ioctl(pmfd, PAGEMAP_SCAN, &a);
 	if (r < 0)
