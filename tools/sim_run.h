@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "trace.h"
 
@@ -69,7 +70,6 @@ int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const u
 
 /* sim_print_summary: the replay summary of *r, as "name value" lines or,
  * with json != 0, as one JSON object on one line. */
-#include <stdio.h>
 void sim_print_summary(FILE *f, const struct sim_config *cfg, const struct sim_result *r, int json);
 
 #endif /* SP_TOOLS_SIM_RUN_H */
