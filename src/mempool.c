@@ -547,6 +547,7 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 	}
 	struct sp__mslot *s = &p->slots[i];
 	s->state = SP__MS_USED;
+	s->kept_out = s->rebuild ? 0 : s->kept;
 	s->holder = img;
 	if (img)
 		img->live++;
@@ -675,7 +676,7 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	(void)sp_index_get_stats(pool->ix, &is);
 	for (uint32_t i = 0; i < pool->nslots; i++)
 		if (pool->slots[i].state != SP__MS_FREE)
-			st.resident_in_use_bytes += pool->slots[i].kept;
+			st.resident_in_use_bytes += pool->slots[i].kept_out;
 	st.pending = pool->npend;
 	st.images = pool->nimages;
 	pthread_mutex_unlock(&pool->mu);

@@ -49,6 +49,7 @@ struct sp__mslot {
 	uint64_t hw;         /* high-water accessible since the last reset */
 	uint64_t mapped_hi;  /* high-water accessible since the last remap */
 	uint64_t kept;       /* bytes left resident by the last reset */
+	uint64_t kept_out;   /* kept when handed out (stats; under mu) */
 	uint8_t state;       /* enum sp__mslot_state */
 	uint8_t rebuild;     /* a reset or remap failed: remap before reuse */
 };
