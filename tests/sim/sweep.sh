@@ -29,4 +29,18 @@ check "clears+nokey+bytes"  32 all    --ops 10000 --keys 20 --zipf 0.8 --capacit
       --clear-prob 0.1 --no-key-prob 0.2 --bytes-max 1000000 --seed 2
 check "failed allocs"       16 0,1,3,8,16,100 --ops 10000 --keys 10 --zipf 0.5 --capacity 24 --free-prob 0.5 --seed 3
 check "many keys"           128 5,50,500 --ops 10000 --keys 5000 --zipf 0.7 --capacity 100 --free-prob 0.55 --seed 4
+
+# docs/SWEEP.md, counterexample: with a `c K` line, more budget, fewer hits.
+printf 'a 2\nf 0\na 0\nf 1\na 1\nc 2\na 1\na 0\n' >"$TMP/cex"
+"$SIM" sweep "$TMP/cex" --capacity 3 --all --csv "$TMP/csv" >/dev/null
+[ "$(cut -d, -f3 "$TMP/csv" | tail -n +2 | tr '\n' ' ')" = "0 0 1 0 " ] &&
+  ok "counterexample: hits 0 0 1 0 for W = 0..3" || fail "counterexample: $(cat "$TMP/csv")"
+# docs/SWEEP.md, theorem: without `c K` lines, hits never drop as W grows
+# (keyless allocs and an exhausted pool included).
+for s in 11 12 13; do
+  "$SIM" gen --ops 5000 --keys 12 --zipf 0.7 --capacity 24 --no-key-prob 0.2 --free-prob 0.45 --seed $s >"$TMP/t"
+  "$SIM" sweep "$TMP/t" --capacity 20 --all --csv "$TMP/csv" >/dev/null
+  cut -d, -f3 "$TMP/csv" | tail -n +2 | awk 'NR > 1 && $1 < p { bad = 1 } { p = $1 } END { exit bad }' &&
+    ok "no clears, seed $s: hits non-decreasing in W" || fail "no clears, seed $s: $(cut -d, -f1,3 "$TMP/csv" | tr '\n' ' ')"
+done
 finish
