@@ -7,6 +7,8 @@
 #define SP_MP_UTIL_H
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,6 +112,35 @@ static inline int mp_faults(volatile unsigned char *p, int write)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	return -1;
+}
+
+/* Exit 77 (skipped) when the kernel lacks what every pool needs: the
+ * reservation, sealed memfds and private mappings of them. */
+static inline void mp_require_kernel(void)
+{
+	sp_mempool_config cfg = {.slots = 1, .slot_bytes = 4096, .guard_bytes = 4096};
+	sp_mempool *p = NULL;
+	sp_image *img = NULL;
+	sp_mem_slot s;
+	unsigned char b = 1;
+	int err = sp_mempool_create(&cfg, &p);
+	if (!err)
+		err = sp_image_create(p, &b, 1, 0, &img);
+	if (!err)
+		err = sp_mempool_alloc(p, img, 4096, &s);
+	if (!err && *(volatile unsigned char *)s.base != 1)
+		err = -ENOSYS;
+	if (err == -ENOSYS || err == -EPERM || err == -EINVAL || err == -EOPNOTSUPP) {
+		fprintf(stderr, "skipped: the kernel cannot run a memory pool (%s)\n",
+		        sp_strerror(err));
+		exit(77);
+	}
+	if (img) {
+		if (!err)
+			sp_mempool_free(p, s.base);
+		sp_image_release(img);
+	}
+	sp_mempool_destroy(p);
 }
 
 #endif /* SP_MP_UTIL_H */

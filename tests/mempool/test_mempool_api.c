@@ -282,6 +282,7 @@ static void wait_woken_by_free(void **state)
 
 int main(void)
 {
+	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_errors),
 		cmocka_unit_test(misuse),

@@ -207,6 +207,7 @@ static void batch_failures(void **state)
 
 int main(void)
 {
+	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_failures),
 		cmocka_unit_test(alloc_remap_failures),

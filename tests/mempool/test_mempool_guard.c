@@ -97,6 +97,7 @@ static void guard_prot_none(void **state)
 
 int main(void)
 {
+	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(guard_install),
 		cmocka_unit_test(guard_prot_none),

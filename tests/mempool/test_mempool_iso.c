@@ -157,6 +157,7 @@ ISO(no_affinity, SP_MEMPOOL_NO_AFFINITY, 8 * PG, 1, UINT32_MAX)
 
 int main(void)
 {
+	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(default_nokeep),
 		cmocka_unit_test(written_keep),

@@ -82,6 +82,7 @@ static void no_leaks(void **state)
 
 int main(void)
 {
+	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(no_leaks),
 	};

@@ -99,6 +99,7 @@ static void shared_pool(void **state)
 
 int main(void)
 {
+	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(shared_pool),
 	};
