@@ -155,7 +155,7 @@ SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 	sp_index_stats st = {0};
 	sp__lock_acquire(&ix->lock);
 	st.capacity = p->capacity;
-	st.in_use = p->in_use;
+	st.in_use = (uint32_t)(p->allocs - p->frees);
 	st.unused_warm = p->unused_warm;
 	st.unused_cold = p->capacity - p->next_cold;
 	st.keys_with_warm = p->keys.count;

@@ -17,9 +17,9 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
 {
 	*p = (struct sp__policy){0};
 	/* malloc, not calloc: records below next_cold are written before they
-	 * are read, so untouched pages stay unmapped. +1 keeps capacity 0 from
-	 * asking for 0 bytes (a NULL that is not an error). */
-	p->slots = malloc((size_t)capacity * sizeof(struct sp__slot) + 1);
+	 * are read, so untouched pages stay unmapped. One more record is the
+	 * warm list's sentinel. */
+	p->slots = malloc(((size_t)capacity + 1) * sizeof(struct sp__slot));
 	if (!p->slots)
 		return -ENOMEM;
 	int err = sp__keytab_init(&p->keys, capacity);
@@ -30,8 +30,8 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
 	}
 	p->capacity = capacity;
 	p->max_warm = max_warm;
-	p->warm_head = SP__NIL;
-	p->warm_tail = SP__NIL;
+	p->slots[capacity].warm_prev = capacity;
+	p->slots[capacity].warm_next = capacity;
 	return 0;
 }
 
@@ -40,158 +40,6 @@ void sp__policy_fini(struct sp__policy *p)
 	sp__keytab_fini(&p->keys);
 	free(p->slots);
 	p->slots = NULL;
-}
-
-/* Unlink a warm slot from the key list it is on (it has a key). */
-static inline void aff_unlink(struct sp__policy *p, uint32_t s)
-{
-	struct sp__slot *S = p->slots;
-	uint32_t prev = S[s].aff_prev, next = S[s].aff_next;
-	if (next & SP__TAIL) {
-		uint32_t e = next & ~SP__TAIL;
-		if (prev == SP__NIL) {
-			sp__keytab_erase(&p->keys, e, S);
-		} else {
-			p->keys.ent[e].ntail = ~prev;
-			S[prev].aff_next = next;
-		}
-	} else {
-		S[next].aff_prev = prev;
-		if (prev != SP__NIL)
-			S[prev].aff_next = next;
-	}
-}
-
-/* Take warm slot s off every list; it is about to be used. */
-static inline void take_warm(struct sp__policy *p, uint32_t s)
-{
-	struct sp__slot *S = p->slots;
-	uint32_t prev = S[s].warm_prev, next = S[s].warm_next;
-	if (next != SP__NIL)
-		S[next].warm_prev = prev;
-	else
-		p->warm_tail = prev;
-	if (prev != SP__NIL)
-		S[prev].warm_next = next;
-	else
-		p->warm_head = next;
-	if (S[s].aff_prev != SP__TAG_WARM_NOKEY)
-		aff_unlink(p, s);
-	p->unused_warm--;
-	p->unused_bytes -= S[s].word;
-}
-
-/* Steps 2-3: a cold slot or the LRU warm slot, in the order the budget says. */
-static inline uint32_t pick_other(struct sp__policy *p)
-{
-	uint32_t s;
-	if (p->unused_warm < p->max_warm) {
-		if (p->next_cold < p->capacity)
-			goto cold;
-		if (p->warm_head != SP__NIL)
-			goto warm;
-	} else {
-		/* unused_warm >= max_warm > 0 means the warm list is not empty,
-		 * so only a zero budget reaches the cold branch here. */
-		if (p->warm_head != SP__NIL)
-			goto warm;
-		if (p->next_cold < p->capacity)
-			goto cold;
-	}
-	return SP__NIL;
-cold:
-	p->cold_picks++;
-	return p->next_cold++;
-warm:
-	s = p->warm_head;
-	take_warm(p, s);
-	p->warm_steals++;
-	return s;
-}
-
-uint32_t sp__policy_alloc_key(struct sp__policy *p, uint64_t key)
-{
-	uint32_t s;
-	uint32_t e = p->keys.count ? sp__keytab_find(&p->keys, key) : SP__NIL;
-	if (e != SP__NIL) {
-		s = sp__keyent_tail(&p->keys.ent[e]);
-		take_warm(p, s);
-		p->affine_hits++;
-	} else {
-		s = pick_other(p);
-		if (s == SP__NIL) {
-			p->failed_allocs++;
-			return SP__NIL;
-		}
-	}
-	p->slots[s].aff_prev = SP__TAG_USED_KEY;
-	p->slots[s].word = key;
-	p->in_use++;
-	p->allocs++;
-	return s;
-}
-
-uint32_t sp__policy_alloc_nokey(struct sp__policy *p)
-{
-	uint32_t s = pick_other(p);
-	if (s == SP__NIL) {
-		p->failed_allocs++;
-		return SP__NIL;
-	}
-	p->slots[s].aff_prev = SP__TAG_USED_NOKEY;
-	p->in_use++;
-	p->allocs++;
-	return s;
-}
-
-uint32_t sp__policy_alloc_clear(struct sp__policy *p, uint64_t key)
-{
-	uint32_t e = p->keys.count ? sp__keytab_find(&p->keys, key) : SP__NIL;
-	if (e == SP__NIL) {
-		p->clear_misses++;
-		return SP__NIL;
-	}
-	uint32_t s = sp__keyent_tail(&p->keys.ent[e]);
-	take_warm(p, s);
-	p->slots[s].aff_prev = SP__TAG_USED_NOKEY;
-	p->clears++;
-	p->in_use++;
-	p->allocs++;
-	return s;
-}
-
-void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t bytes)
-{
-	struct sp__slot *S = p->slots;
-	uint32_t t = p->warm_tail;
-	S[s].warm_prev = t;
-	S[s].warm_next = SP__NIL;
-	if (t != SP__NIL)
-		S[t].warm_next = s;
-	else
-		p->warm_head = s;
-	p->warm_tail = s;
-
-	if (S[s].aff_prev == SP__TAG_USED_KEY) {
-		int created;
-		uint32_t e = sp__keytab_upsert(&p->keys, S[s].word, s, &created);
-		if (created) {
-			S[s].aff_prev = SP__NIL;
-		} else {
-			uint32_t old = sp__keyent_tail(&p->keys.ent[e]);
-			S[old].aff_next = s;
-			S[s].aff_prev = old;
-			p->keys.ent[e].ntail = ~s;
-		}
-		S[s].aff_next = SP__TAIL | e;
-	} else {
-		S[s].aff_prev = SP__TAG_WARM_NOKEY;
-	}
-	S[s].word = bytes;
-	p->unused_warm++;
-	p->unused_bytes += bytes;
-	p->in_use--;
-	p->frees++;
 }
 
 uint32_t sp__policy_key_warm(const struct sp__policy *p, uint64_t key)
@@ -239,8 +87,9 @@ int sp__policy_check(const struct sp__policy *p)
 			BAD("slot %u has invalid tag %#x", s, tag);
 		}
 	}
-	if (used != p->in_use)
-		BAD("%u slots used, counter says %u", used, p->in_use);
+	if (used != p->allocs - p->frees)
+		BAD("%u slots used, allocs - frees says %llu", used,
+		    (unsigned long long)(p->allocs - p->frees));
 	if (warm != p->unused_warm)
 		BAD("%u slots warm, counter says %u", warm, p->unused_warm);
 	if (bytes != p->unused_bytes)
@@ -248,8 +97,8 @@ int sp__policy_check(const struct sp__policy *p)
 		    (unsigned long long)p->unused_bytes);
 
 	/* Global warm list: forward walk with back links, only warm slots. */
-	uint32_t n = 0, prev = SP__NIL;
-	for (uint32_t s = p->warm_head; s != SP__NIL; prev = s, s = S[s].warm_next) {
+	uint32_t n = 0, sen = p->capacity, prev = sen;
+	for (uint32_t s = S[sen].warm_next; s != sen; prev = s, s = S[s].warm_next) {
 		if (s >= p->next_cold)
 			BAD("warm list reaches slot %u, not below next_cold %u", s, p->next_cold);
 		if (sp__tag_is_used(S[s].aff_prev))
@@ -259,8 +108,8 @@ int sp__policy_check(const struct sp__policy *p)
 		if (++n > warm)
 			BAD("warm list longer than %u (cycle?)", warm);
 	}
-	if (prev != p->warm_tail)
-		BAD("warm list ends at %u, tail says %u", prev, p->warm_tail);
+	if (prev != S[sen].warm_prev)
+		BAD("warm list ends at %u, sentinel says %u", prev, S[sen].warm_prev);
 	if (n != warm)
 		BAD("warm list has %u slots, %u are warm", n, warm);
 
@@ -295,9 +144,6 @@ int sp__policy_check(const struct sp__policy *p)
 		BAD("key lists hold %u slots, %u are warm with a key", listed, keyed_warm);
 	if (p->keys.count >= p->keys.n)
 		BAD("key table full");
-	if (p->allocs - p->frees != p->in_use)
-		BAD("allocs %llu - frees %llu != in_use %u", (unsigned long long)p->allocs,
-		    (unsigned long long)p->frees, p->in_use);
 	if (p->cold_picks != p->next_cold)
 		BAD("cold picks %llu != next_cold %u", (unsigned long long)p->cold_picks, p->next_cold);
 	return 0;
