@@ -102,7 +102,9 @@ int sp__os_track_clean(const sp__os_ctx *ctx, void *p, size_t len);
 /* What sp__os_scan looks for. */
 enum sp__os_scan_mode {
 	SP__OS_SCAN_WRITTEN, /* written since the last clean; re-cleans them */
-	SP__OS_SCAN_PRIVATE  /* present private (anonymous or COW) pages */
+	SP__OS_SCAN_PRIVATE, /* present private (anonymous or COW) pages */
+	SP__OS_SCAN_MAPPED   /* all present (or swapped) pages; clean[] tells
+	                        page-cache and zero-page ranges apart */
 };
 /*
  * sp__os_scan: PAGEMAP_SCAN over [start, end): store up to cap matching
@@ -111,6 +113,11 @@ enum sp__os_scan_mode {
  */
 int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,
                 uintptr_t end, sp__os_range *r, size_t cap, size_t *n, uintptr_t *next);
+/* As sp__os_scan; clean[k] is set to 1 for a range of page-cache or
+ * zero-page mappings (not dirty), 0 for private pages. */
+int sp__os_scan_cat(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,
+                    uintptr_t end, sp__os_range *r, unsigned char *clean, size_t cap, size_t *n,
+                    uintptr_t *next);
 
 /* Number of mappings in [start, end) (from /proc/self/maps) and
  * vm.max_map_count (0 if unreadable). */

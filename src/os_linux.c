@@ -312,6 +312,9 @@ static int scan_raw(int pmfd, enum sp__os_scan_mode mode, uintptr_t start, uintp
 		a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
 		a.category_mask = PAGE_IS_WRITTEN;
 		a.return_mask = PAGE_IS_WRITTEN;
+	} else if (mode == SP__OS_SCAN_MAPPED) {
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		a.return_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
 	} else {
 		/* Private: not a page-cache page, not the zero page, and in
 		 * memory or in swap (a swapped-out dirty page is still dirty). */
@@ -331,6 +334,13 @@ static int scan_raw(int pmfd, enum sp__os_scan_mode mode, uintptr_t start, uintp
 int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,
                 uintptr_t end, sp__os_range *r, size_t cap, size_t *n, uintptr_t *next)
 {
+	return sp__os_scan_cat(ctx, mode, start, end, r, NULL, cap, n, next);
+}
+
+int sp__os_scan_cat(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,
+                    uintptr_t end, sp__os_range *r, unsigned char *clean, size_t cap, size_t *n,
+                    uintptr_t *next)
+{
 	assert(start < end && cap > 0);
 	INJECT(SP__OS_IOCTL);
 	/* The kernel writes 24-byte page_regions; reuse r's storage from its
@@ -345,6 +355,8 @@ int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t sta
 	for (size_t i = 0; i < got; i++) {
 		r[i].base = (void *)(uintptr_t)v[i].start;
 		r[i].len = (size_t)(v[i].end - v[i].start);
+		if (clean)
+			clean[i] = (v[i].categories & (PAGE_IS_FILE | PAGE_IS_PFNZERO)) != 0;
 	}
 	*n = got;
 	return 0;

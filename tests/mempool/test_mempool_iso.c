@@ -75,8 +75,14 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 			int err = sp_mempool_alloc(p, k < 0 ? NULL : img[k], acc, &s);
 			assert_int_equal(err, 0);
 			assert_int_equal(s.accessible, acc);
-			long d = mp_first_diff(s.base, acc, k < 0 ? NULL : bytes[k], k < 0 ? 0 : off[k],
-			                       k < 0 ? 0 : len[k]);
+			/* Reading maps every page (zero page, page cache): one
+			 * round in four skips it, so that resets also meet
+			 * slots where only the written pages are mapped. A leak
+			 * there is caught by the slot's next verified use. */
+			long d = tu_below(&r, 4) == 0
+			             ? -1
+			             : mp_first_diff(s.base, acc, k < 0 ? NULL : bytes[k],
+			                             k < 0 ? 0 : off[k], k < 0 ? 0 : len[k]);
 			if (d >= 0)
 				fail_msg("round %d slot %u image %d: byte %ld is %u", round, s.index, k, d,
 				         ((unsigned char *)s.base)[d]);
