@@ -576,6 +576,8 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 
 	err = prepare(p, i, img, acc);
 	if (err) {
+		/* A half-done mprotect may have opened up to acc. */
+		s->mapped_hi = max64(s->mapped_hi, acc);
 		pthread_mutex_lock(&p->mu);
 		mark_failed(p, s);
 		release_locked(p, i);
@@ -620,8 +622,13 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 	if (new_accessible <= s->accessible)
 		return 0;
 	err = set_access(pool, base, s->accessible, new_accessible, 1);
-	if (err)
+	if (err) {
+		/* The kernel may have opened part of the range: rebuild the
+		 * slot before its next use so no guard stays open. */
+		s->mapped_hi = max64(s->mapped_hi, new_accessible);
+		s->rebuild = 1;
 		return err;
+	}
 	(void)arm(pool, base, s->accessible, new_accessible);
 	s->accessible = s->hw = new_accessible;
 	s->mapped_hi = max64(s->mapped_hi, new_accessible);

@@ -219,7 +219,8 @@ SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t acces
  * Errors: -EFAULT  base is not the base of one of the pool's slots;
  *         -EINVAL  pool NULL, the slot is not in use, new_accessible not a
  *                  page multiple or > slot_bytes;
- *         other    mprotect failed (the slot is unchanged).
+ *         other    mprotect/madvise failed: accessible is unchanged (the
+ *                  slot is rebuilt from scratch before its next alloc).
  * Call from the slot's owner. Cost: one mprotect or madvise.
  */
 SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible);
