@@ -31,6 +31,37 @@ cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
   -DSP_BUILD_TESTS=OFF -DSP_BUILD_BENCH=OFF -DSP_BUILD_EXAMPLES=OFF -DSP_BUILD_TOOLS=ON \
   -DSP_SANITIZE= -DSP_FUZZ=OFF >/dev/null
 
+# Findings judged false positives, each "PATH CHECK" with the reason. Matched
+# by file and check (not line, which moves), so a new finding of another
+# kind in the same file still fails. Report each to the file's owner: most
+# disappear with a one-line initialisation in the source.
+tidy_ignore=(
+  # sp__image_destroy_all frees the list head; the analyzer does not know
+  # that the head's prev is NULL, so it thinks the unlink misses p->images.
+  "src/image.c clang-analyzer-unix.Malloc"
+  # The PAGEMAP_SCAN ioctl fills v[0..n); the analyzer cannot see the kernel write.
+  "src/os_linux.c clang-analyzer-core.UndefinedBinaryOperatorResult"
+  # trim() only sees text already validated as UTF-8, so utf8_len sets cp.
+  "tools/trace.c clang-analyzer-core.CallAndMessage"
+  # A trimmed, non-blank line has at least one field, so f[0] is set.
+  "tools/trace.c clang-analyzer-core.UndefinedBinaryOperatorResult"
+  # A free names a handle that an earlier op of the (validated) trace wrote.
+  "tools/sim_run.c clang-analyzer-core.UndefinedBinaryOperatorResult"
+  # calloc(n, sizeof *ix) with ix an sp_index **: an array of pointers, as
+  # meant (clang-tidy 14 cannot turn off just its pointer-to-aggregate case).
+  "tools/sim_run.c bugprone-sizeof-expression"
+  # (unsigned long long) of a uint64_t is for printf's %llu, not a widening.
+  "tools/sim_gen.c bugprone-misplaced-widening-cast"
+)
+cppcheck_ignore=(
+  # The loops that set st run at least once (--repeat >= 1 is validated).
+  --suppress=uninitvar:tools/sim_run.c --suppress=uninitvar:tools/sim_mt.c
+  # As for clang-tidy above: a non-blank line has a first field.
+  --suppress=uninitvar:tools/trace.c
+  # `a / b ? a / b : 1` is correct; clarity, reported to the owner.
+  --suppress=clarifyCalculation:tools/sim_mt.c
+)
+
 status=0
 # cppcheck: warning, style, performance and portability findings.
 #  variableScope is off: declaring at the top of a block is allowed house style.
@@ -38,12 +69,26 @@ status=0
 echo "lint: cppcheck (${#files[@]} files)"
 cppcheck --std=c11 --enable=warning,style,performance,portability --inline-suppr --quiet \
   --error-exitcode=1 -j "$jobs" -D_GNU_SOURCE -D__linux__ -D__GNUC__ -Iinclude -Isrc -Itools \
-  --suppress=missingIncludeSystem --suppress=variableScope \
+  --suppress=missingIncludeSystem --suppress=variableScope "${cppcheck_ignore[@]}" \
   "${files[@]}" || status=1
 
 echo "lint: clang-tidy (${#files[@]} files)"
-printf '%s\n' "${files[@]}" |
-  xargs -P "$jobs" -n 1 clang-tidy -p "$B" --quiet 2>/dev/null || status=1
+out="$B/clang-tidy.log"
+printf '%s\n' "${files[@]}" | xargs -P "$jobs" -n 1 clang-tidy -p "$B" --quiet >"$out" 2>&1 || true
+ignored=0
+while IFS= read -r line; do
+  file="${line%%:*}"
+  file="${file#"$root"/}"
+  check="$(sed -E 's/.*\[([^],]+)[],].*/\1/' <<<"$line")"
+  if printf '%s\n' "${tidy_ignore[@]}" | grep -qxF "$file $check"; then
+    ignored=$((ignored + 1))
+  else
+    echo "$line"
+    status=1
+  fi
+done < <(grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$out" | sort -u)
+[ "$ignored" -eq 0 ] || echo "lint: clang-tidy: $ignored known false positives ignored (scripts/lint.sh)"
+[ "$status" -eq 0 ] || echo "lint: details: clang-tidy -p $B FILE, or $out"
 
 if [ "$status" -ne 0 ]; then
   echo "lint: FAILED (findings above)" >&2
