@@ -3,7 +3,8 @@
  *
  * The input is a program: a 4-byte header picks a small pool (1-4 slots of
  * 1-4 pages, guards, keep_resident_bytes, decommit batch, warm budget, and
- * the SP_MEMPOOL_NO_* flags, so every kernel fallback path is fuzzed too),
+ * the SP_MEMPOOL_NO_* flags, so every kernel fallback path is fuzzed too;
+ * SP_FUZZ_VALGRIND in the environment keeps to the paths valgrind models),
  * then each operation is an opcode byte and its arguments: image create,
  * retain, release; alloc (with or without an image, valid and invalid
  * sizes); write; grow; free (valid, double, bogus base); flush.
@@ -291,6 +292,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.cfg.decommit_batch = (b >> 4) % (f.cfg.slots + 1);
 	f.cfg.max_unused_warm_slots = c % (f.cfg.slots + 2);
 	f.cfg.flags = d & 0x1f;
+	/* valgrind 3.19 cannot model the PAGEMAP_SCAN ioctl (it takes the
+	 * kernel's answer for uninitialised memory) nor process_madvise:
+	 * scripts/valgrind.sh sets this to fuzz the paths it can check. */
+	if (getenv("SP_FUZZ_VALGRIND"))
+		f.cfg.flags |= SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_UFFD_WP |
+		               SP_MEMPOOL_NO_PROCESS_MADVISE;
 	int rc = sp_mempool_create(&f.cfg, &f.pool);
 	FZ_CHECK(rc == 0, "create: %s", sp_strerror(rc));
 	check_pool(&f, 1);
