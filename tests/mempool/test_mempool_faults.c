@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/resource.h>
 
 #include "mp_util.h"
 #include "os.h"
@@ -66,6 +67,31 @@ static void create_failures(void **state)
 	assert_int_equal(mp_count_fds(), fds);
 	if (!MP_ASAN)
 		assert_int_equal(mp_count_maps(NULL), maps);
+}
+
+/* A reservation the real kernel refuses (address space limited by
+ * RLIMIT_AS, in a child): -ENOMEM and nothing left mapped. */
+static void kernel_refuses_reservation(void **state)
+{
+	(void)state;
+	if (MP_ASAN)
+		skip(); /* ASan's shadow memory cannot live under RLIMIT_AS */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {(rlim_t)1 << 32, (rlim_t)1 << 32}; /* 4 GiB */
+		int maps = mp_count_maps(NULL);
+		sp_mempool_config cfg = {.slots = 64, .slot_bytes = (uint64_t)1 << 30};
+		sp_mempool *p = NULL;
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(3);
+		int err = sp_mempool_create(&cfg, &p);
+		_exit(err == -ENOMEM && p == NULL && mp_count_maps(NULL) == maps ? 0 : 1);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
 /* Alloc img on a 1-slot pool whose slot last held `prev` (dirtied), with
@@ -210,6 +236,7 @@ int main(void)
 	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_failures),
+		cmocka_unit_test(kernel_refuses_reservation),
 		cmocka_unit_test(alloc_remap_failures),
 		cmocka_unit_test(grow_failure),
 		cmocka_unit_test(free_reset_failures),
