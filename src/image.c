@@ -6,7 +6,8 @@
  * the process (`src`) so that resets can copy pristine bytes back. The
  * image's id is its affinity key in the pool's index.
  *
- * Locking: refs, live and the pool's image list are guarded by pool->mu.
+ * Locking: refs and the pool's image list are guarded by pool->mu; live
+ * is an atomic (see mempool_impl.h for why a purge needs no more).
  * Dropping the last reference purges the warm slots that map the image
  * (their mappings hold the memfd) before the fd and `src` are closed, so a
  * dead image holds no kernel memory.
@@ -94,9 +95,9 @@ SP_API int sp_image_release(sp_image *img)
 		return 0;
 	}
 	/* Slots waiting in the batch still count as live: settle them. */
-	if (img->live)
+	if (atomic_load(&img->live))
 		(void)sp__mempool_flush_locked(p); /* failures: slots rebuilt later */
-	if (img->live) {
+	if (atomic_load(&img->live)) {
 		pthread_mutex_unlock(&p->mu);
 		return -EBUSY;
 	}

@@ -16,8 +16,11 @@
  * other frees (the slots wait off the index until then). A failure marks
  * the slot `rebuild`: it is remapped from scratch before anyone sees it.
  *
- * Locking: see mempool_impl.h. Every sp_index call is made under pool->mu,
- * so that image purges (also under mu) never race with the index.
+ * Locking: see mempool_impl.h. An image's purge needs no lock against
+ * alloc and free: it takes its slots out of the index with
+ * sp_index_alloc_affine_and_clear, so no one else can hold them, and a
+ * free counts its slot out of the image's live count only after the index
+ * has it, so a purge that sees no live slot sees every warm one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,20 +208,30 @@ static int prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 	return 0;
 }
 
-/* Slot i leaves the caller: back to the index, warm; under mu. */
-static void release_locked(sp_mempool *p, uint32_t i)
+/* Held slot i goes back to the index, warm. Wakes waiting allocs; takes
+ * mu for that only if someone waits (so never call it holding mu with
+ * wake = 1). */
+static void release_slot(sp_mempool *p, uint32_t i, int wake)
 {
 	struct sp__mslot *s = &p->slots[i];
+	sp_image *holder = s->holder;
+	s->holder = NULL;
+	atomic_fetch_sub_explicit(&p->resident_out, s->kept_out, memory_order_relaxed);
+	atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
 	int err = sp_index_free(p->ix, i, s->rebuild ? 0 : s->kept);
 	(void)err;
-	s->state = SP__MS_FREE;
-	if (s->holder)
-		s->holder->live--;
+	/* After the index has it: see the purge rule at the top. */
+	if (holder)
+		atomic_fetch_sub_explicit(&holder->live, 1, memory_order_seq_cst);
 	else
-		p->nokey_live--;
-	s->holder = NULL;
-	if (p->waiters)
+		atomic_fetch_sub_explicit(&p->nokey_live, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst)) {
+		if (wake)
+			pthread_mutex_lock(&p->mu);
 		pthread_cond_broadcast(&p->freed);
+		if (wake)
+			pthread_mutex_unlock(&p->mu);
+	}
 }
 
 static void mark_failed(sp_mempool *p, struct sp__mslot *s)
@@ -237,7 +250,7 @@ int sp__mempool_flush_locked(sp_mempool *p)
 	for (uint32_t k = 0; k < p->npend; k++) {
 		if (err)
 			mark_failed(p, &p->slots[p->pend[k]]);
-		release_locked(p, p->pend[k]);
+		release_slot(p, p->pend[k], 0);
 	}
 	p->npend = 0;
 	p->niov = 0;
@@ -248,17 +261,12 @@ int sp__mempool_purge_image(sp_mempool *p, sp_image *img)
 {
 	int first = 0;
 	uint32_t i;
+	/* Every slot that maps img is warm under its key (NO_AFFINITY too):
+	 * taking them this way makes them ours alone. */
 	while (sp_index_alloc_affine_and_clear(p->ix, img->id, &i) == 0) {
 		int err = blank_slot(p, i);
 		first = first ? first : err;
 		(void)sp_index_free(p->ix, i, 0);
-	}
-	/* Warm slots without a key (NO_AFFINITY) may map it too. */
-	for (i = 0; i < p->nslots; i++) {
-		if (p->slots[i].state == SP__MS_FREE && p->slots[i].img_id == img->id) {
-			int err = blank_slot(p, i);
-			first = first ? first : err;
-		}
 	}
 	return first;
 }
@@ -538,50 +546,57 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 		return -EINVAL;
 	if (img && (img->pool != p || img->offset + img->size > acc))
 		return -EINVAL;
-	int keyed = img && !(p->flags & SP_MEMPOOL_NO_AFFINITY);
+	/* NO_AFFINITY still keys the index by image (so a purge finds every
+	 * slot mapping it); it only ignores the warm mapping in prepare. */
 	uint32_t i = 0;
-	int err, waited = 0, timed_out = 0;
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		err = keyed ? sp_index_alloc(p->ix, img->id, &i) : sp_index_alloc_nokey(p->ix, &i);
-		if (err != -ENOSPC)
-			break;
-		if (p->npend) {
-			(void)sp__mempool_flush_locked(p);
-			continue;
+	int err = img ? sp_index_alloc(p->ix, img->id, &i) : sp_index_alloc_nokey(p->ix, &i);
+	if (err == -ENOSPC && (wait || p->batch > 1)) {
+		/* Slow path: flush the batch, then wait for a free. A free
+		 * gives its slot to the index before it looks for waiters, and
+		 * we count ourselves a waiter before each try, so no wakeup is
+		 * lost. */
+		int waited = 0, timed_out = 0;
+		pthread_mutex_lock(&p->mu);
+		atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
+		for (;;) {
+			err = img ? sp_index_alloc(p->ix, img->id, &i) : sp_index_alloc_nokey(p->ix, &i);
+			if (err != -ENOSPC)
+				break;
+			if (p->npend) {
+				(void)sp__mempool_flush_locked(p);
+				continue;
+			}
+			if (!wait || timed_out)
+				break;
+			if (!waited++)
+				atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
+			int w = deadline ? pthread_cond_timedwait(&p->freed, &p->mu, deadline)
+			                 : pthread_cond_wait(&p->freed, &p->mu);
+			timed_out = w == ETIMEDOUT;
 		}
-		if (!wait || timed_out)
-			break;
-		if (!waited++)
-			atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
-		p->waiters++;
-		int w = deadline ? pthread_cond_timedwait(&p->freed, &p->mu, deadline)
-		                 : pthread_cond_wait(&p->freed, &p->mu);
-		p->waiters--;
-		timed_out = w == ETIMEDOUT;
-	}
-	if (err) {
+		atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_seq_cst);
 		pthread_mutex_unlock(&p->mu);
-		return err == -ENOSPC && timed_out ? -ETIMEDOUT : err;
+		if (err == -ENOSPC && timed_out)
+			err = -ETIMEDOUT;
 	}
+	if (err)
+		return err;
 	struct sp__mslot *s = &p->slots[i];
-	s->state = SP__MS_USED;
+	atomic_store_explicit(&s->state, SP__MS_USED, memory_order_relaxed);
 	s->kept_out = s->rebuild ? 0 : s->kept;
+	atomic_fetch_add_explicit(&p->resident_out, s->kept_out, memory_order_relaxed);
 	s->holder = img;
 	if (img)
-		img->live++;
+		atomic_fetch_add_explicit(&img->live, 1, memory_order_relaxed);
 	else
-		p->nokey_live++;
-	pthread_mutex_unlock(&p->mu);
+		atomic_fetch_add_explicit(&p->nokey_live, 1, memory_order_relaxed);
 
 	err = prepare(p, i, img, acc);
 	if (err) {
 		/* A half-done mprotect may have opened up to acc. */
 		s->mapped_hi = max64(s->mapped_hi, acc);
-		pthread_mutex_lock(&p->mu);
 		mark_failed(p, s);
-		release_locked(p, i);
-		pthread_mutex_unlock(&p->mu);
+		release_slot(p, i, 1);
 		return err;
 	}
 	atomic_fetch_add_explicit(&p->allocs, 1, memory_order_relaxed);
@@ -614,9 +629,7 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 	if (err)
 		return err;
 	struct sp__mslot *s = &pool->slots[i];
-	pthread_mutex_lock(&pool->mu);
-	int used = s->state == SP__MS_USED;
-	pthread_mutex_unlock(&pool->mu);
+	int used = atomic_load_explicit(&s->state, memory_order_acquire) == SP__MS_USED;
 	if (!used || new_accessible % pool->pg || new_accessible > pool->slot_bytes)
 		return -EINVAL;
 	if (new_accessible <= s->accessible)
@@ -644,13 +657,11 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 	if (err)
 		return err;
 	struct sp__mslot *s = &pool->slots[i];
-	pthread_mutex_lock(&pool->mu);
-	if (s->state != SP__MS_USED) {
-		pthread_mutex_unlock(&pool->mu);
+	unsigned char used = SP__MS_USED;
+	/* One winner: a second (or concurrent) free of the slot fails. */
+	if (!atomic_compare_exchange_strong_explicit(&s->state, &used, SP__MS_RESETTING,
+	                                             memory_order_acq_rel, memory_order_acquire))
 		return -EINVAL;
-	}
-	s->state = SP__MS_RESETTING;
-	pthread_mutex_unlock(&pool->mu);
 
 	struct ranges d;
 	err = reset(pool, i, &d);
@@ -661,7 +672,7 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 		memcpy(pool->iov + pool->niov, d.r, d.n * sizeof(d.r[0]));
 		pool->niov += d.n;
 		pool->pend[pool->npend++] = i;
-		s->state = SP__MS_PENDING;
+		atomic_store_explicit(&s->state, SP__MS_PENDING, memory_order_relaxed);
 		if (pool->npend >= pool->batch) {
 			int e = sp__mempool_flush_locked(pool);
 			err = err ? err : e;
@@ -671,11 +682,9 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 	}
 	if (!err)
 		err = decommit(pool, d.r, d.n);
-	pthread_mutex_lock(&pool->mu);
 	if (err)
 		mark_failed(pool, s);
-	release_locked(pool, i);
-	pthread_mutex_unlock(&pool->mu);
+	release_slot(pool, i, 1);
 	return err;
 }
 
@@ -698,11 +707,8 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	sp_mempool_stats st;
 	memset(&st, 0, sizeof(st));
 	sp_index_stats is;
-	pthread_mutex_lock(&pool->mu);
 	(void)sp_index_get_stats(pool->ix, &is);
-	for (uint32_t i = 0; i < pool->nslots; i++)
-		if (pool->slots[i].state != SP__MS_FREE)
-			st.resident_in_use_bytes += pool->slots[i].kept_out;
+	pthread_mutex_lock(&pool->mu);
 	st.pending = pool->npend;
 	st.images = pool->nimages;
 	pthread_mutex_unlock(&pool->mu);
@@ -726,6 +732,7 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	LOAD(reset_bytes);
 	LOAD(reset_failures);
 	LOAD(waits);
+	st.resident_in_use_bytes = atomic_load_explicit(&pool->resident_out, memory_order_relaxed);
 #undef LOAD
 	*out = st;
 	return 0;
@@ -751,11 +758,14 @@ SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t 
 		return -ENOMEM;
 	}
 	uint32_t n = 0;
-	if (pool->nokey_live)
-		h[n++] = (sp_mempool_holder){.image_id = 0, .live = pool->nokey_live};
-	for (sp_image *img = pool->images; img; img = img->next)
-		if (img->live)
-			h[n++] = (sp_mempool_holder){.image_id = img->id, .live = img->live};
+	unsigned live = atomic_load_explicit(&pool->nokey_live, memory_order_relaxed);
+	if (live)
+		h[n++] = (sp_mempool_holder){.image_id = 0, .live = live};
+	for (sp_image *img = pool->images; img; img = img->next) {
+		live = atomic_load_explicit(&img->live, memory_order_relaxed);
+		if (live)
+			h[n++] = (sp_mempool_holder){.image_id = img->id, .live = live};
+	}
 	pthread_mutex_unlock(&pool->mu);
 	qsort(h, n, sizeof(*h), cmp_holder);
 	if (n && cap)
@@ -785,19 +795,20 @@ SP_API int sp_mempool_check(sp_mempool *pool)
 	CHECK(sp_index_check(pool->ix) == 0, "index check failed");
 	(void)sp_index_get_stats(pool->ix, &is);
 	uint32_t held = 0, pending = 0;
-	uint64_t live = pool->nokey_live;
+	uint64_t live = atomic_load(&pool->nokey_live);
 	for (sp_image *img = pool->images; img; img = img->next) {
 		CHECK(img->refs > 0, "image %llu has no reference", (unsigned long long)img->id);
-		live += img->live;
+		live += atomic_load(&img->live);
 	}
 	for (uint32_t i = 0; i < pool->nslots; i++) {
 		const struct sp__mslot *s = &pool->slots[i];
-		CHECK(s->state <= SP__MS_PENDING, "slot %u: bad state %u", i, s->state);
-		held += s->state != SP__MS_FREE;
-		pending += s->state == SP__MS_PENDING;
+		unsigned state = atomic_load(&s->state);
+		CHECK(state <= SP__MS_PENDING, "slot %u: bad state %u", i, state);
+		held += state != SP__MS_FREE;
+		pending += state == SP__MS_PENDING;
 		CHECK(s->accessible <= pool->slot_bytes && s->hw <= pool->slot_bytes,
 		      "slot %u: accessible past slot_bytes", i);
-		if (s->state == SP__MS_FREE && s->img_id) {
+		if (state == SP__MS_FREE && s->img_id) {
 			/* A free slot maps only images that are alive. */
 			const sp_image *img = pool->images;
 			while (img && img->id != s->img_id)
@@ -805,7 +816,7 @@ SP_API int sp_mempool_check(sp_mempool *pool)
 			CHECK(img && img == s->img, "slot %u maps dead image %llu", i,
 			      (unsigned long long)s->img_id);
 		}
-		CHECK(s->state != SP__MS_FREE || !s->holder, "free slot %u has a holder", i);
+		CHECK(state != SP__MS_FREE || !s->holder, "free slot %u has a holder", i);
 	}
 	CHECK(held == is.in_use, "%u slots held, index says %u in use", held, is.in_use);
 	CHECK(live == held, "live counts sum to %llu, %u slots held", (unsigned long long)live, held);

@@ -2,12 +2,13 @@
  * mempool_impl.h: the memory pool's internal structures, shared by
  * mempool.c (slots) and image.c (images). Not installed.
  *
- * Locking: one pthread mutex per pool (`mu`) guards every sp_index call,
- * the slot states, image reference and live counts, the image list and the
- * decommit batch. The contents of a slot (its mapping, its bytes) belong to
- * whoever holds the slot: the allocating thread between alloc and free, the
- * freeing thread while it resets, and the pool (under `mu`) while the slot
- * is free. Syscalls on a held slot happen outside the lock.
+ * Locking: alloc and free take no pool lock on their common path: the
+ * index (with its own shard locks) hands each slot to one thread at a time,
+ * and a slot's record and contents belong to whoever holds it: the
+ * allocating thread until free, the freeing thread while it resets. Slot
+ * states, live counts and counters are atomics. The pool mutex `mu` guards
+ * the rest: image references and the image list, the decommit batch (and
+ * the slots in it), purges, and the condition variable of waiting allocs.
  */
 #ifndef SP_MEMPOOL_IMPL_H
 #define SP_MEMPOOL_IMPL_H
@@ -28,7 +29,7 @@ struct sp_image {
 	size_t size;        /* len rounded up to pages: the mapped length */
 	uint64_t offset;    /* where the image starts in a slot */
 	uint32_t refs;      /* under pool->mu */
-	uint32_t live;      /* slots in use (or pending) with this image, under mu */
+	atomic_uint live;   /* slots in use (or pending) with this image */
 	sp_image *prev, *next; /* pool->images list, under mu */
 };
 
@@ -49,15 +50,15 @@ struct sp__mslot {
 	uint64_t hw;         /* high-water accessible since the last reset */
 	uint64_t mapped_hi;  /* high-water accessible since the last remap */
 	uint64_t kept;       /* bytes left resident by the last reset */
-	uint64_t kept_out;   /* kept when handed out (stats; under mu) */
-	uint8_t state;       /* enum sp__mslot_state */
+	uint64_t kept_out;   /* kept when handed out (counted in resident_out) */
+	atomic_uchar state;  /* enum sp__mslot_state */
 	uint8_t rebuild;     /* a reset or remap failed: remap before reuse */
 };
 
 struct sp_mempool {
 	pthread_mutex_t mu;
 	pthread_cond_t freed; /* signalled when a slot goes back to the index */
-	uint32_t waiters;
+	atomic_uint waiters;  /* allocs waiting on `freed` */
 	sp_index *ix;
 	sp__os_ctx os;
 	char *res;            /* the reservation */
@@ -77,14 +78,14 @@ struct sp_mempool {
 	/* images */
 	sp_image *images;
 	uint32_t nimages;
-	uint32_t nokey_live;
+	atomic_uint nokey_live;
 	uint64_t next_id;
 	/* counters (atomics: updated outside the lock too) */
 	atomic_uint_fast64_t allocs, affine_hits, remaps, decommit_calls, decommit_bytes,
-	    reset_bytes, reset_failures, waits;
+	    reset_bytes, reset_failures, waits, resident_out;
 };
 
-/* Purge every free slot that maps img (img->live is 0); under pool->mu.
+/* Purge every warm slot that maps img (img->live is 0); under pool->mu.
  * Returns 0 or the first remap error (those slots are marked rebuild). */
 int sp__mempool_purge_image(sp_mempool *p, sp_image *img);
 /* Issue the batched decommits and return the slots to the index; under mu. */

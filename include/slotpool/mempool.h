@@ -30,7 +30,9 @@
  *
  * Thread-safety: every function may be called from any thread, except that
  * sp_mempool_destroy must not race with any other call on the pool. A slot
- * belongs to the thread that allocated it until it is freed.
+ * belongs to the thread that allocated it until it is freed. alloc and free
+ * take no pool-wide lock on their common path (only the index's lock, per
+ * shard); waits, batches and image references use one pool mutex.
  */
 #ifndef SLOTPOOL_MEMPOOL_H
 #define SLOTPOOL_MEMPOOL_H
@@ -197,7 +199,8 @@ SP_API int sp_image_release(sp_image *img);
  *         -ENOSPC  every slot is in use;
  *         other    the kernel refused a remap or mprotect (the slot goes
  *                  back to the pool and is rebuilt on its next use).
- * On error *out is untouched. Thread-safe. Cost: O(1) with no syscall on an
+ * On error *out is untouched. Thread-safe: one index call, no pool lock
+ * unless it must flush a batch or wait. Cost: O(1) with no syscall on an
  * affine hit; otherwise 1-4 mmap/mprotect calls.
  */
 SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible,
@@ -265,9 +268,11 @@ SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t 
 
 /*
  * sp_mempool_check: verify the pool's invariants (slot states against the
- * index, live counts per image, the index's own check). 0 or -EUCLEAN (the
- * violation is described on stderr); -EINVAL pool NULL. For tests: takes
- * the pool lock, O(slots + images).
+ * index, live counts per image, no free slot mapping a dead image, the
+ * index's own check). 0 or -EUCLEAN (the violation is described on
+ * stderr); -EINVAL pool NULL. For tests: call it while no other thread
+ * allocates or frees (it compares counters that those change without the
+ * pool lock). O(slots * images).
  */
 SP_API int sp_mempool_check(sp_mempool *pool);
 
