@@ -1,111 +1,421 @@
 /*
- * index.c: the public sp_index API: argument checks, the lock, and the
- * snapshot queries, around the lock-free policy engine of policy.c.
+ * index.c: the public sp_index API: argument checks, shards and their locks,
+ * and the snapshot queries, around the lock-free policy engine of policy.h.
  *
- * Locking: one sp__lock per index, on its own cache line, held for each
- * call's policy work and nothing else (no allocation, no syscall inside).
+ * Layout: the index header, then an array of shards (shard.h), each on its
+ * own cache lines with its own lock and policy, owning the contiguous slots
+ * [base, base + capacity). Shard i holds q + 1 slots when i < big, else q.
+ *
+ * One shard: each call takes the lock once, and the policy is exactly the
+ * seed's. Its entry points compile to leaf functions: the contended lock
+ * path is a tail call to a copy of the body, so the fast path saves no
+ * registers.
+ *
+ * Several shards: a thread works in its home shard (home.h). An alloc for
+ * key K takes K's newest warm slot in the home shard; else, guided by the
+ * cross-shard summary (hint.h), K's newest warm slot in another shard; else
+ * a cold slot, at home or, when home is at its share of the warm budget, in
+ * a shard still under its share (lends_cold), so the budget acts globally;
+ * else the home shard's policy (LRU warm); else any other shard's. A thread
+ * holds one lock at a time (no lock order to get wrong), except free_many,
+ * which takes the locks it needs in ascending order.
  */
 #include "slotpool/index.h"
 
-#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "hint.h"
+#include "home.h"
 #include "lock.h"
 #include "policy.h"
+#include "shard.h"
+
+__extension__ typedef unsigned __int128 sp__u128;
 
 struct sp_index {
-	alignas(64) sp__lock lock;
-	struct sp__policy pol;
+	uint32_t capacity;
+	uint32_t nshards;
+	uint32_t q;   /* slots of a small shard */
+	uint32_t big; /* shards [0, big) hold q + 1 slots */
+	uint64_t div_q, div_q1; /* reciprocals for slot -> shard */
+	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
+	struct sp__hint hint;   /* only with several shards */
+	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
+	atomic_ullong clear_misses;
+	/* Inline, so the one-shard path reaches its lock with no extra load. */
+	struct sp__shard shards[];
 };
+
+/* Lemire's exact division/modulo by a run-time constant for 32-bit
+ * operands: a divide costs more than the rest of a free. */
+static uint64_t reciprocal(uint32_t d)
+{
+	return d > 1 ? UINT64_MAX / d + 1 : 0;
+}
+
+static inline uint32_t fastdiv(uint32_t a, uint64_t m)
+{
+	return (uint32_t)(((sp__u128)m * a) >> 64);
+}
+
+static inline uint32_t fastmod(uint32_t a, uint64_t m, uint32_t d)
+{
+	uint64_t low = m * a;
+	return (uint32_t)(((sp__u128)low * d) >> 64);
+}
+
+static inline struct sp__shard *owner(sp_index *ix, uint32_t slot)
+{
+	uint32_t edge = ix->big * (ix->q + 1), i;
+	if (slot < edge)
+		i = fastdiv(slot, ix->div_q1);
+	else /* the reciprocal of 1 does not fit in 64 bits */
+		i = ix->big + (ix->q == 1 ? slot - edge : fastdiv(slot - edge, ix->div_q));
+	return &ix->shards[i];
+}
+
+static uint32_t auto_shards(uint32_t capacity)
+{
+	if (capacity < 128)
+		return 1;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > 16 ? 16 : (uint32_t)n;
+}
+
+static void destroy(sp_index *ix)
+{
+	for (uint32_t i = 0; i < ix->nshards; i++)
+		sp__policy_fini(&ix->shards[i].pol);
+	sp__hint_fini(&ix->hint);
+	free(ix);
+}
 
 SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 {
-	if (!cfg || !out || cfg->capacity > SP_INDEX_MAX_CAPACITY || cfg->shards > 1 || cfg->flags)
+	if (!cfg || !out || cfg->capacity > SP_INDEX_MAX_CAPACITY || cfg->flags ||
+	    cfg->shards > SP_INDEX_MAX_SHARDS ||
+	    cfg->shards > (cfg->capacity ? cfg->capacity : 1))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
 		if (cfg->reserved[i])
 			return -EINVAL;
 
-	sp_index *ix = aligned_alloc(64, (sizeof(*ix) + 63) & ~(size_t)63);
+	uint32_t cap = cfg->capacity, n = cfg->shards ? cfg->shards : auto_shards(cap);
+	size_t bytes = (sizeof(struct sp_index) + sizeof(struct sp__shard) * n + 63) & ~(size_t)63;
+	sp_index *ix = aligned_alloc(64, bytes);
 	if (!ix)
 		return -ENOMEM;
-	memset(ix, 0, sizeof(*ix));
-	uint32_t warm = cfg->max_unused_warm_slots;
-	int err = sp__policy_init(&ix->pol, cfg->capacity, warm);
-	if (err) {
+	memset(ix, 0, bytes);
+	ix->capacity = cap;
+	ix->q = cap / n;
+	ix->big = cap % n;
+	ix->div_q = reciprocal(ix->q ? ix->q : 1);
+	ix->div_q1 = reciprocal(ix->q + 1);
+	ix->mod_shards = reciprocal(n);
+	if (n > 1 && sp__hint_init(&ix->hint, cap, n)) {
 		free(ix);
-		return err;
+		return -ENOMEM;
 	}
-	sp__lock_init(&ix->lock);
+	/* Budget shares: W / n each, the remainder to the first shards. */
+	uint32_t w = cfg->max_unused_warm_slots;
+	for (uint32_t i = 0; i < n; i++) {
+		struct sp__shard *sh = &ix->shards[i];
+		uint32_t scap = ix->q + (i < ix->big), share = w / n + (i < w % n);
+		if (sp__policy_init(&sh->pol, scap, share)) {
+			ix->nshards = i; /* destroy() finalises the ones made */
+			destroy(ix);
+			return -ENOMEM;
+		}
+		sh->base = i * ix->q + (i < ix->big ? i : ix->big);
+		if (n > 1) {
+			sh->pol.hint = &ix->hint;
+			sh->pol.shard = i;
+		}
+		sp__lock_init(&sh->lock);
+		atomic_init(&sh->lends_cold, 0);
+		sp__shard_publish(sh);
+	}
+	ix->nshards = n;
 	*out = ix;
 	return 0;
 }
 
 SP_API void sp_index_destroy(sp_index *ix)
 {
-	if (!ix)
-		return;
-	sp__policy_fini(&ix->pol);
-	free(ix);
+	if (ix)
+		destroy(ix);
 }
 
-SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
+/* ---- one shard: the seed's policy under one lock -------------------------- */
+
+static inline int alloc1_locked(struct sp__shard *sh, uint32_t tag, uint64_t key, uint32_t *slot)
 {
-	if (!ix || !slot)
-		return -EINVAL;
-	sp__lock_acquire(&ix->lock);
-	uint32_t s = sp__policy_alloc_key(&ix->pol, key);
-	sp__lock_release(&ix->lock);
+	uint32_t s = tag == SP__TAG_USED_KEY ? sp__policy_alloc_key(&sh->pol, key)
+	                                     : sp__policy_alloc_nokey(&sh->pol);
+	sp__lock_release(&sh->lock);
 	if (s == SP__NIL)
 		return -ENOSPC;
 	*slot = s;
 	return 0;
 }
 
-SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot)
+static inline int clear1_locked(struct sp__shard *sh, uint64_t key, uint32_t *slot)
 {
-	if (!ix || !slot)
-		return -EINVAL;
-	sp__lock_acquire(&ix->lock);
-	uint32_t s = sp__policy_alloc_nokey(&ix->pol);
-	sp__lock_release(&ix->lock);
-	if (s == SP__NIL)
-		return -ENOSPC;
-	*slot = s;
-	return 0;
-}
-
-SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t *slot)
-{
-	if (!ix || !slot)
-		return -EINVAL;
-	sp__lock_acquire(&ix->lock);
-	uint32_t s = sp__policy_alloc_clear(&ix->pol, key);
-	sp__lock_release(&ix->lock);
+	uint32_t s = sp__policy_alloc_clear(&sh->pol, key);
+	sp__lock_release(&sh->lock);
 	if (s == SP__NIL)
 		return -ENOENT;
 	*slot = s;
 	return 0;
 }
 
-SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
+/* Validates and frees a slot of a locked shard; releases the lock. */
+static inline int free_locked(struct sp__shard *sh, uint32_t local, uint64_t bytes)
 {
-	if (!ix)
-		return -EINVAL;
-	int err;
 	uint64_t sum;
-	sp__lock_acquire(&ix->lock);
-	err = sp__policy_can_free(&ix->pol, slot);
-	if (!err && __builtin_add_overflow(ix->pol.unused_bytes, bytes_resident, &sum))
+	int err = sp__policy_can_free(&sh->pol, local);
+	if (!err && __builtin_add_overflow(sh->pol.unused_bytes, bytes, &sum))
 		err = -EOVERFLOW;
 	if (!err)
-		sp__policy_free(&ix->pol, slot, bytes_resident);
-	sp__lock_release(&ix->lock);
+		sp__policy_free(&sh->pol, local, bytes);
+	sp__lock_release(&sh->lock);
 	return err;
 }
 
-/* Marks slot as listed in the batch (a second listing then fails
+__attribute__((noinline)) static int alloc1_slow(struct sp__shard *sh, uint32_t tag, uint64_t key,
+                                                 uint32_t *slot)
+{
+	sp__lock_wait(&sh->lock);
+	return alloc1_locked(sh, tag, key, slot);
+}
+
+__attribute__((noinline)) static int clear1_slow(struct sp__shard *sh, uint64_t key, uint32_t *slot)
+{
+	sp__lock_wait(&sh->lock);
+	return clear1_locked(sh, key, slot);
+}
+
+__attribute__((noinline)) static int free1_slow(struct sp__shard *sh, uint32_t local,
+                                                uint64_t bytes)
+{
+	sp__lock_wait(&sh->lock);
+	return free_locked(sh, local, bytes);
+}
+
+/* ---- several shards ------------------------------------------------------- */
+
+static inline uint32_t home_of(const sp_index *ix)
+{
+	return fastmod(sp__home_ordinal(), ix->mod_shards, ix->nshards);
+}
+
+/* Step 1 in another shard the summary points at; SP__NIL if none has K. */
+static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint64_t key, int keep)
+{
+	uint32_t cell = sp__hint_cell(&ix->hint, key);
+	for (uint32_t k = 1; k < ix->nshards; k++) {
+		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
+		if (!sp__hint_maybe(&ix->hint, cell, j))
+			continue;
+		struct sp__shard *sh = &ix->shards[j];
+		sp__lock_acquire(&sh->lock);
+		uint32_t s = sp__take_affine(&sh->pol, key, keep);
+		sp__shard_publish(sh);
+		sp__lock_release(&sh->lock);
+		if (s != SP__NIL)
+			return sh->base + s;
+	}
+	return SP__NIL;
+}
+
+/* Non-zero if a shard other than home may hold warm slots of key. */
+static inline int maybe_elsewhere(const sp_index *ix, uint32_t home, uint64_t key)
+{
+	uint32_t cell = sp__hint_cell(&ix->hint, key);
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		if (j != home && sp__hint_maybe(&ix->hint, cell, j))
+			return 1;
+	return 0;
+}
+
+/* A cold slot of a shard under its budget share, other than home. */
+static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t key)
+{
+	for (uint32_t k = 1; k < ix->nshards; k++) {
+		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
+		struct sp__shard *sh = &ix->shards[j];
+		if (!atomic_load_explicit(&sh->lends_cold, memory_order_relaxed))
+			continue;
+		uint32_t s = SP__NIL;
+		sp__lock_acquire(&sh->lock);
+		if (sp__policy_under_budget(&sh->pol) && sp__policy_has_cold(&sh->pol))
+			s = sp__take_cold(&sh->pol, tag, key);
+		sp__shard_publish(sh);
+		sp__lock_release(&sh->lock);
+		if (s != SP__NIL)
+			return sh->base + s;
+	}
+	return SP__NIL;
+}
+
+__attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t tag, uint64_t key, uint32_t *slot)
+{
+	uint32_t home = home_of(ix), s;
+	struct sp__shard *hs = &ix->shards[home];
+	sp__lock_acquire(&hs->lock);
+	if (tag == SP__TAG_USED_KEY) {
+		s = sp__take_affine(&hs->pol, key, 1);
+		if (s != SP__NIL)
+			goto done_home;
+		if (maybe_elsewhere(ix, home, key)) {
+			sp__lock_release(&hs->lock);
+			s = affine_elsewhere(ix, home, key, 1);
+			if (s != SP__NIL)
+				goto out;
+			sp__lock_acquire(&hs->lock);
+		}
+	}
+	if (sp__policy_under_budget(&hs->pol) && sp__policy_has_cold(&hs->pol)) {
+		s = sp__take_cold(&hs->pol, tag, key);
+		goto done_home;
+	}
+	if (!sp__policy_under_budget(&hs->pol) || !sp__policy_has_cold(&hs->pol)) {
+		/* Home would evict: prefer a cold slot where the budget has room. */
+		int lenders = 0;
+		for (uint32_t j = 0; j < ix->nshards; j++)
+			lenders |= j != home &&
+			           atomic_load_explicit(&ix->shards[j].lends_cold, memory_order_relaxed);
+		if (lenders) {
+			sp__lock_release(&hs->lock);
+			s = borrow_cold(ix, home, tag, key);
+			if (s != SP__NIL)
+				goto out;
+			sp__lock_acquire(&hs->lock);
+		}
+	}
+	s = sp__take_other(&hs->pol, tag, key);
+	if (s != SP__NIL)
+		goto done_home;
+	sp__shard_publish(hs);
+	sp__lock_release(&hs->lock);
+	/* Home is entirely in use: any other shard's policy. */
+	for (uint32_t k = 1; k < ix->nshards; k++) {
+		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
+		struct sp__shard *sh = &ix->shards[j];
+		sp__lock_acquire(&sh->lock);
+		s = sp__take_other(&sh->pol, tag, key);
+		sp__shard_publish(sh);
+		sp__lock_release(&sh->lock);
+		if (s != SP__NIL) {
+			s += sh->base;
+			goto out;
+		}
+	}
+	atomic_fetch_add_explicit(&ix->failed_allocs, 1, memory_order_relaxed);
+	return -ENOSPC;
+done_home:
+	sp__shard_publish(hs);
+	sp__lock_release(&hs->lock);
+	s += hs->base;
+out:
+	*slot = s;
+	return 0;
+}
+
+__attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, uint32_t *slot)
+{
+	uint32_t home = home_of(ix);
+	struct sp__shard *hs = &ix->shards[home];
+	sp__lock_acquire(&hs->lock);
+	uint32_t s = sp__take_affine(&hs->pol, key, 0);
+	sp__shard_publish(hs);
+	sp__lock_release(&hs->lock);
+	if (s != SP__NIL)
+		s += hs->base;
+	else
+		s = affine_elsewhere(ix, home, key, 0);
+	if (s == SP__NIL) {
+		atomic_fetch_add_explicit(&ix->clear_misses, 1, memory_order_relaxed);
+		return -ENOENT;
+	}
+	*slot = s;
+	return 0;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
+{
+	if (!ix || !slot)
+		return -EINVAL;
+	if (ix->nshards != 1)
+		return alloc_sharded(ix, SP__TAG_USED_KEY, key, slot);
+	struct sp__shard *sh = ix->shards;
+	if (!sp__lock_try(&sh->lock))
+		return alloc1_slow(sh, SP__TAG_USED_KEY, key, slot);
+	return alloc1_locked(sh, SP__TAG_USED_KEY, key, slot);
+}
+
+SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot)
+{
+	if (!ix || !slot)
+		return -EINVAL;
+	if (ix->nshards != 1)
+		return alloc_sharded(ix, SP__TAG_USED_NOKEY, 0, slot);
+	struct sp__shard *sh = ix->shards;
+	if (!sp__lock_try(&sh->lock))
+		return alloc1_slow(sh, SP__TAG_USED_NOKEY, 0, slot);
+	return alloc1_locked(sh, SP__TAG_USED_NOKEY, 0, slot);
+}
+
+SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t *slot)
+{
+	if (!ix || !slot)
+		return -EINVAL;
+	if (ix->nshards != 1)
+		return clear_sharded(ix, key, slot);
+	struct sp__shard *sh = ix->shards;
+	if (!sp__lock_try(&sh->lock))
+		return clear1_slow(sh, key, slot);
+	return clear1_locked(sh, key, slot);
+}
+
+__attribute__((noinline)) static int free_sharded(sp_index *ix, uint32_t slot, uint64_t bytes)
+{
+	struct sp__shard *sh = owner(ix, slot);
+	uint32_t local = slot - sh->base;
+	uint64_t sum;
+	sp__lock_acquire(&sh->lock);
+	int err = sp__policy_can_free(&sh->pol, local);
+	if (!err && __builtin_add_overflow(sh->pol.unused_bytes, bytes, &sum))
+		err = -EOVERFLOW;
+	if (!err) {
+		sp__policy_free(&sh->pol, local, bytes);
+		sp__shard_publish(sh);
+	}
+	sp__lock_release(&sh->lock);
+	return err;
+}
+
+SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
+{
+	if (!ix || slot >= ix->capacity)
+		return -EINVAL;
+	if (ix->nshards != 1)
+		return free_sharded(ix, slot, bytes_resident);
+	struct sp__shard *sh = ix->shards;
+	if (!sp__lock_try(&sh->lock))
+		return free1_slow(sh, slot, bytes_resident);
+	return free_locked(sh, slot, bytes_resident);
+}
+
+/* Marks a slot as listed in the batch (a second listing then fails
  * can_free), or restores it. */
 static void batch_mark(struct sp__policy *p, uint32_t s, int on)
 {
@@ -116,63 +426,116 @@ static void batch_mark(struct sp__policy *p, uint32_t s, int on)
 		*tag = *tag == SP__TAG_PENDING_KEY ? SP__TAG_USED_KEY : SP__TAG_USED_NOKEY;
 }
 
+/* Validates slots[0..n) in order, their shards locked; on success they are
+ * marked, on failure nothing is. */
+static int batch_validate(sp_index *ix, const uint32_t *slots, const uint64_t *bytes, size_t n)
+{
+	/* Overflow is judged per shard, where the sums live. With no memory to
+	 * spare, each shard's unused_bytes carries the running sum of the batch
+	 * during validation and is put back afterwards. */
+	size_t i;
+	int err = 0;
+	for (i = 0; i < n; i++) {
+		if (slots[i] >= ix->capacity) {
+			err = -EINVAL;
+			break;
+		}
+		struct sp__shard *sh = owner(ix, slots[i]);
+		err = sp__policy_can_free(&sh->pol, slots[i] - sh->base);
+		if (err)
+			break;
+		uint64_t sum;
+		if (bytes && __builtin_add_overflow(sh->pol.unused_bytes, bytes[i], &sum)) {
+			err = -EOVERFLOW;
+			break;
+		}
+		/* Borrow unused_bytes as the running sum; restored below. */
+		if (bytes)
+			sh->pol.unused_bytes = sum;
+		batch_mark(&sh->pol, slots[i] - sh->base, 1);
+	}
+	/* Undo the running sums, and the marks if the batch failed. */
+	for (size_t k = i; k--;) {
+		struct sp__shard *sh = owner(ix, slots[k]);
+		if (bytes)
+			sh->pol.unused_bytes -= bytes[k];
+		if (err)
+			batch_mark(&sh->pol, slots[k] - sh->base, 0);
+	}
+	return err;
+}
+
 SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots, const uint64_t *bytes_resident,
                               size_t n)
 {
 	if (!ix || (!slots && n))
 		return -EINVAL;
-	struct sp__policy *p = &ix->pol;
-	int err = 0;
-	size_t i;
-	sp__lock_acquire(&ix->lock);
-	uint64_t sum = p->unused_bytes;
-	for (i = 0; i < n; i++) {
-		err = sp__policy_can_free(p, slots[i]);
-		if (!err && bytes_resident && __builtin_add_overflow(sum, bytes_resident[i], &sum))
-			err = -EOVERFLOW;
-		if (err)
-			break;
-		batch_mark(p, slots[i], 1);
-	}
-	if (err) {
-		while (i--)
-			batch_mark(p, slots[i], 0);
-	} else {
-		for (i = 0; i < n; i++) {
-			batch_mark(p, slots[i], 0);
-			sp__policy_free(p, slots[i], bytes_resident ? bytes_resident[i] : 0);
+	uint64_t mask = 0;
+	for (size_t i = 0; i < n; i++)
+		if (slots[i] < ix->capacity)
+			mask |= UINT64_C(1) << (owner(ix, slots[i]) - ix->shards);
+	/* Ascending order: two batches never wait on each other in a cycle. */
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		if (mask >> j & 1)
+			sp__lock_acquire(&ix->shards[j].lock);
+	int err = batch_validate(ix, slots, bytes_resident, n);
+	if (!err) {
+		for (size_t i = 0; i < n; i++) {
+			struct sp__shard *sh = owner(ix, slots[i]);
+			batch_mark(&sh->pol, slots[i] - sh->base, 0);
+			sp__policy_free(&sh->pol, slots[i] - sh->base,
+			                bytes_resident ? bytes_resident[i] : 0);
 		}
 	}
-	sp__lock_release(&ix->lock);
+	for (uint32_t j = 0; j < ix->nshards; j++) {
+		if (mask >> j & 1) {
+			sp__shard_publish(&ix->shards[j]);
+			sp__lock_release(&ix->shards[j].lock);
+		}
+	}
 	return err;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	uint64_t s;
+	return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
 }
 
 SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 {
 	if (!ix || !out)
 		return -EINVAL;
-	const struct sp__policy *p = &ix->pol;
 	sp_index_stats st = {0};
-	sp__lock_acquire(&ix->lock);
-	st.capacity = p->capacity;
-	st.in_use = (uint32_t)(p->allocs - p->frees);
-	st.unused_warm = p->unused_warm;
-	st.unused_cold = p->capacity - p->next_cold;
-	st.keys_with_warm = p->keys.count;
-	st.shards = 1;
-	st.unused_bytes_resident = p->unused_bytes;
-	st.allocs = p->allocs;
-	st.frees = p->frees;
-	st.affine_hits = p->affine_hits;
-	st.cold_picks = p->cold_picks;
-	st.warm_steals = p->warm_steals;
-	st.clears = p->clears;
-	st.failed_allocs = p->failed_allocs;
-	st.clear_misses = p->clear_misses;
-	sp__lock_release(&ix->lock);
-	st.slot_state_bytes = (uint64_t)p->capacity * sizeof(struct sp__slot);
-	st.total_bytes = sizeof(*ix) + st.slot_state_bytes +
-	                 (uint64_t)p->keys.n * sizeof(struct sp__keyent);
+	st.capacity = ix->capacity;
+	st.shards = ix->nshards;
+	st.failed_allocs = atomic_load_explicit(&ix->failed_allocs, memory_order_relaxed);
+	st.clear_misses = atomic_load_explicit(&ix->clear_misses, memory_order_relaxed);
+	st.total_bytes = sizeof(*ix) + sizeof(struct sp__shard) * ix->nshards;
+	if (ix->nshards > 1)
+		st.total_bytes += (uint64_t)(ix->hint.mask + 1) * ix->hint.stride;
+	for (uint32_t j = 0; j < ix->nshards; j++) {
+		struct sp__shard *sh = &ix->shards[j];
+		const struct sp__policy *p = &sh->pol;
+		sp__lock_acquire(&sh->lock);
+		st.in_use += (uint32_t)(p->allocs - p->frees);
+		st.unused_warm += p->unused_warm;
+		st.unused_cold += p->capacity - p->next_cold;
+		st.keys_with_warm += p->keys.count; /* a key warm in 2 shards counts twice */
+		st.unused_bytes_resident = add_sat(st.unused_bytes_resident, p->unused_bytes);
+		st.allocs += p->allocs;
+		st.frees += p->frees;
+		st.affine_hits += p->affine_hits;
+		st.cold_picks += p->cold_picks;
+		st.warm_steals += p->warm_steals;
+		st.clears += p->clears;
+		st.failed_allocs += p->failed_allocs;
+		st.clear_misses += p->clear_misses;
+		sp__lock_release(&sh->lock);
+		uint64_t slots = ((uint64_t)p->capacity + 1) * sizeof(struct sp__slot);
+		st.slot_state_bytes += slots;
+		st.total_bytes += slots + (uint64_t)p->keys.n * sizeof(struct sp__keyent);
+	}
 	*out = st;
 	return 0;
 }
@@ -181,21 +544,28 @@ SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count)
 {
 	if (!ix || !count)
 		return -EINVAL;
-	sp__lock_acquire(&ix->lock);
-	*count = sp__policy_key_warm(&ix->pol, key);
-	sp__lock_release(&ix->lock);
+	uint32_t n = 0;
+	for (uint32_t j = 0; j < ix->nshards; j++) {
+		struct sp__shard *sh = &ix->shards[j];
+		sp__lock_acquire(&sh->lock);
+		n += sp__policy_key_warm(&sh->pol, key);
+		sp__lock_release(&sh->lock);
+	}
+	*count = n;
 	return 0;
 }
 
 SP_API int sp_index_slot_state(sp_index *ix, uint32_t slot, int *state, uint64_t *key)
 {
-	if (!ix || !state || slot >= ix->pol.capacity)
+	if (!ix || !state || slot >= ix->capacity)
 		return -EINVAL;
-	const struct sp__policy *p = &ix->pol;
-	sp__lock_acquire(&ix->lock);
+	struct sp__shard *sh = owner(ix, slot);
+	const struct sp__policy *p = &sh->pol;
+	uint32_t s = slot - sh->base;
 	int st = SP_SLOT_COLD;
-	if (slot < p->next_cold) {
-		const struct sp__slot *r = &p->slots[slot];
+	sp__lock_acquire(&sh->lock);
+	if (s < p->next_cold) {
+		const struct sp__slot *r = &p->slots[s];
 		if (r->aff_prev == SP__TAG_USED_KEY) {
 			st = SP_SLOT_USED_KEY;
 			if (key)
@@ -207,11 +577,43 @@ SP_API int sp_index_slot_state(sp_index *ix, uint32_t slot, int *state, uint64_t
 		} else {
 			st = SP_SLOT_WARM_KEY;
 			if (key)
-				*key = sp__policy_warm_key(p, slot);
+				*key = sp__policy_warm_key(p, s);
 		}
 	}
-	sp__lock_release(&ix->lock);
+	sp__lock_release(&sh->lock);
 	*state = st;
+	return 0;
+}
+
+/* The summary must count, per cell and shard, exactly the keys of that
+ * shard's key table (or be stuck at 255). */
+static int check_hint(sp_index *ix)
+{
+	for (uint32_t j = 0; j < ix->nshards; j++) {
+		const struct sp__keytab *kt = &ix->shards[j].pol.keys;
+		uint64_t total = 0, stuck = 0;
+		for (uint32_t c = 0; c <= ix->hint.mask; c++) {
+			unsigned v = atomic_load_explicit(sp__hint_at(&ix->hint, c, j),
+			                                  memory_order_relaxed);
+			total += v;
+			stuck += v == 255;
+		}
+		for (uint32_t e = 0; e < kt->n; e++) {
+			if (!kt->ent[e].ntail)
+				continue;
+			uint32_t c = sp__hint_cell(&ix->hint, sp__keyent_key(&kt->ent[e]));
+			if (!sp__hint_maybe(&ix->hint, c, j)) {
+				fprintf(stderr, "sp_index_check: shard %u key of entry %u missing "
+				                "from the summary\n", j, e);
+				return -EUCLEAN;
+			}
+		}
+		if (!stuck && total != kt->count) {
+			fprintf(stderr, "sp_index_check: shard %u summary counts %llu keys, "
+			                "table holds %u\n", j, (unsigned long long)total, kt->count);
+			return -EUCLEAN;
+		}
+	}
 	return 0;
 }
 
@@ -219,8 +621,31 @@ SP_API int sp_index_check(sp_index *ix)
 {
 	if (!ix)
 		return -EINVAL;
-	sp__lock_acquire(&ix->lock);
-	int err = sp__policy_check(&ix->pol);
-	sp__lock_release(&ix->lock);
+	int err = 0;
+	uint32_t expect_base = 0;
+	for (uint32_t j = 0; j < ix->nshards && !err; j++) {
+		struct sp__shard *sh = &ix->shards[j];
+		if (sh->base != expect_base) {
+			fprintf(stderr, "sp_index_check: shard %u base %u, expected %u\n", j, sh->base,
+			        expect_base);
+			return -EUCLEAN;
+		}
+		expect_base += sh->pol.capacity;
+		sp__lock_acquire(&sh->lock);
+		err = sp__policy_check(&sh->pol);
+		sp__lock_release(&sh->lock);
+	}
+	if (!err && expect_base != ix->capacity) {
+		fprintf(stderr, "sp_index_check: shards cover %u slots of %u\n", expect_base,
+		        ix->capacity);
+		return -EUCLEAN;
+	}
+	if (!err && ix->nshards > 1) {
+		for (uint32_t j = 0; j < ix->nshards; j++)
+			sp__lock_acquire(&ix->shards[j].lock);
+		err = check_hint(ix);
+		for (uint32_t j = 0; j < ix->nshards; j++)
+			sp__lock_release(&ix->shards[j].lock);
+	}
 	return err;
 }

@@ -22,11 +22,16 @@ static inline void sp__lock_init(sp__lock *l)
 	atomic_init(&l->held, 0);
 }
 
+/* One attempt; non-zero when the lock was taken. */
+static inline int sp__lock_try(sp__lock *l)
+{
+	return __builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0, 1) != 0;
+}
+
 static inline void sp__lock_acquire(sp__lock *l)
 {
-	if (__builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0, 1))
-		return;
-	sp__lock_wait(l);
+	if (!sp__lock_try(l))
+		sp__lock_wait(l);
 }
 
 static inline void sp__lock_release(sp__lock *l)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "hint.h"
 #include "keytab.h"
 #include "slot.h"
 
@@ -35,6 +36,9 @@ struct sp__policy {
 	uint64_t clears;
 	uint64_t failed_allocs;
 	uint64_t clear_misses;
+	/* Sharded index: the summary to keep exact, and this shard's number. */
+	const struct sp__hint *hint;
+	uint32_t shard;
 };
 
 int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm);
@@ -87,6 +91,8 @@ static inline void sp__aff_pop_tail(struct sp__policy *p, uint32_t s, uint32_t e
 	struct sp__slot *S = p->slots;
 	uint32_t prev = S[s].aff_prev;
 	if (prev == SP__NIL) {
+		if (p->hint)
+			sp__hint_adjust(p->hint, sp__keyent_key(&p->keys.ent[e]), p->shard, -1);
 		sp__keytab_erase(&p->keys, e, S);
 	} else {
 		p->keys.ent[e].ntail = ~prev;
@@ -109,6 +115,15 @@ static inline void sp__aff_unlink(struct sp__policy *p, uint32_t s)
 	}
 }
 
+/* Mark s used, with `key` (tag SP__TAG_USED_KEY) or without. */
+static inline uint32_t sp__use(struct sp__policy *p, uint32_t s, uint32_t tag, uint64_t key)
+{
+	p->slots[s].aff_prev = tag;
+	p->slots[s].word = key;
+	p->allocs++;
+	return s;
+}
+
 /* Bookkeeping shared by every pick of a warm slot. */
 static inline void sp__warm_taken(struct sp__policy *p, uint32_t s)
 {
@@ -116,19 +131,38 @@ static inline void sp__warm_taken(struct sp__policy *p, uint32_t s)
 	p->unused_bytes -= p->slots[s].word;
 }
 
-/* Steps 2-3: a cold slot or the LRU warm slot, in the order the budget says. */
-static inline uint32_t sp__pick_other(struct sp__policy *p)
+static inline int sp__policy_has_cold(const struct sp__policy *p)
+{
+	return p->next_cold < p->capacity;
+}
+
+static inline int sp__policy_under_budget(const struct sp__policy *p)
+{
+	return p->unused_warm < p->max_warm;
+}
+
+/* The next cold slot, used with tag/key; the caller checked there is one. */
+static inline uint32_t sp__take_cold(struct sp__policy *p, uint32_t tag, uint64_t key)
+{
+	p->cold_picks++;
+	return sp__use(p, p->next_cold++, tag, key);
+}
+
+/*
+ * Steps 2-3: a cold slot or the LRU warm slot, in the order the budget says;
+ * SP__NIL when every slot is used. Used with tag/key.
+ */
+static inline uint32_t sp__take_other(struct sp__policy *p, uint32_t tag, uint64_t key)
 {
 	uint32_t s = sp__warm_head(p);
-	int have_warm = s != p->capacity, have_cold = p->next_cold < p->capacity;
+	int have_warm = s != p->capacity, have_cold = sp__policy_has_cold(p);
 	/* Below the budget prefer cold; at or above it, warm. Above it the warm
 	 * list is never empty unless the budget is 0. */
-	int cold = p->unused_warm < p->max_warm ? have_cold : !have_warm;
+	int cold = sp__policy_under_budget(p) ? have_cold : !have_warm;
 	if (cold) {
 		if (!have_cold)
 			return SP__NIL;
-		p->cold_picks++;
-		return p->next_cold++;
+		return sp__take_cold(p, tag, key);
 	}
 	if (!have_warm)
 		return SP__NIL;
@@ -137,62 +171,52 @@ static inline uint32_t sp__pick_other(struct sp__policy *p)
 		sp__aff_unlink(p, s);
 	sp__warm_taken(p, s);
 	p->warm_steals++;
-	return s;
+	return sp__use(p, s, tag, key);
 }
 
-/* Step 1: the newest warm slot of the key in entry e. */
-static inline uint32_t sp__pick_affine(struct sp__policy *p, uint32_t e)
+/*
+ * Step 1: the newest warm slot of `key`, used with the key (keep = 1, an
+ * affine hit) or without it (keep = 0, a clear); SP__NIL if the key has none.
+ */
+static inline uint32_t sp__take_affine(struct sp__policy *p, uint64_t key, int keep)
 {
+	uint32_t e = sp__keytab_find(&p->keys, key);
+	if (e == SP__NIL)
+		return SP__NIL;
 	uint32_t s = sp__keyent_tail(&p->keys.ent[e]);
 	sp__warm_unlink(p->slots, s);
 	sp__aff_pop_tail(p, s, e);
 	sp__warm_taken(p, s);
-	return s;
+	if (keep) {
+		p->affine_hits++;
+		return sp__use(p, s, SP__TAG_USED_KEY, key);
+	}
+	p->clears++;
+	return sp__use(p, s, SP__TAG_USED_NOKEY, 0);
 }
 
+/* The whole single-shard policy, failures counted. */
 static inline uint32_t sp__policy_alloc_key(struct sp__policy *p, uint64_t key)
 {
-	uint32_t s;
-	uint32_t e = sp__keytab_find(&p->keys, key);
-	if (e != SP__NIL) {
-		s = sp__pick_affine(p, e);
-		p->affine_hits++;
-	} else {
-		s = sp__pick_other(p);
-		if (s == SP__NIL) {
-			p->failed_allocs++;
-			return SP__NIL;
-		}
+	uint32_t s = sp__take_affine(p, key, 1);
+	if (s == SP__NIL) {
+		s = sp__take_other(p, SP__TAG_USED_KEY, key);
+		p->failed_allocs += s == SP__NIL;
 	}
-	p->slots[s].aff_prev = SP__TAG_USED_KEY;
-	p->slots[s].word = key;
-	p->allocs++;
 	return s;
 }
 
 static inline uint32_t sp__policy_alloc_nokey(struct sp__policy *p)
 {
-	uint32_t s = sp__pick_other(p);
-	if (s == SP__NIL) {
-		p->failed_allocs++;
-		return SP__NIL;
-	}
-	p->slots[s].aff_prev = SP__TAG_USED_NOKEY;
-	p->allocs++;
+	uint32_t s = sp__take_other(p, SP__TAG_USED_NOKEY, 0);
+	p->failed_allocs += s == SP__NIL;
 	return s;
 }
 
 static inline uint32_t sp__policy_alloc_clear(struct sp__policy *p, uint64_t key)
 {
-	uint32_t e = sp__keytab_find(&p->keys, key);
-	if (e == SP__NIL) {
-		p->clear_misses++;
-		return SP__NIL;
-	}
-	uint32_t s = sp__pick_affine(p, e);
-	p->slots[s].aff_prev = SP__TAG_USED_NOKEY;
-	p->clears++;
-	p->allocs++;
+	uint32_t s = sp__take_affine(p, key, 0);
+	p->clear_misses += s == SP__NIL;
 	return s;
 }
 
@@ -206,10 +230,15 @@ static inline void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t by
 	S[sen].warm_prev = s;
 
 	if (S[s].aff_prev == SP__TAG_USED_KEY) {
-		uint32_t e = sp__keytab_upsert(&p->keys, S[s].word, s);
+		uint64_t key = S[s].word;
+		uint32_t e = sp__keytab_upsert(&p->keys, key, s);
 		uint32_t old = sp__keyent_tail(&p->keys.ent[e]);
-		/* A new entry already names s; else s goes after the old tail. */
-		old = old == s ? SP__NIL : old;
+		if (old == s) {
+			/* A new entry, which already names s. */
+			old = SP__NIL;
+			if (p->hint)
+				sp__hint_adjust(p->hint, key, p->shard, +1);
+		}
 		S[old == SP__NIL ? sen : old].aff_next = s;
 		S[s].aff_prev = old;
 		S[s].aff_next = SP__TAIL | e;

@@ -71,8 +71,12 @@ static void test_create_errors(void **state)
 	cfg.capacity = SP_INDEX_MAX_CAPACITY + 1;
 	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
 	cfg.capacity = 4;
-	cfg.shards = 2;
+	cfg.shards = 5; /* more shards than slots */
 	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
+	cfg.capacity = 1000;
+	cfg.shards = SP_INDEX_MAX_SHARDS + 1;
+	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
+	cfg.capacity = 4;
 	cfg.shards = 0;
 	cfg.flags = 1;
 	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);

@@ -61,17 +61,18 @@ void __wrap_free(void *p)
 	__real_free(p);
 }
 
-static void test_create_enomem_at_each_allocation(void **state)
+/* Fails each allocation of sp_index_create in turn; returns how many there
+ * are. Every failure must be -ENOMEM with *out untouched and nothing left
+ * allocated. */
+static int count_failures(const sp_index_config *cfg)
 {
-	(void)state;
-	sp_index_config cfg = {.capacity = 1000, .max_unused_warm_slots = 10};
 	int failures = 0;
-	for (int at = 0; at < 16; at++) {
+	for (int at = 0; at < 64; at++) {
 		sp_index *ix = (sp_index *)&failures; /* sentinel */
 		g_fail_at = at;
 		g_count = 0;
 		g_live = 0;
-		int err = sp_index_create(&cfg, &ix);
+		int err = sp_index_create(cfg, &ix);
 		g_fail_at = -1;
 		if (err == 0) {
 			/* Past the last allocation: create succeeded. */
@@ -84,8 +85,19 @@ static void test_create_enomem_at_each_allocation(void **state)
 		assert_int_equal(g_live, 0);
 		failures++;
 	}
-	/* The index makes three allocations (handle, slots, key table). */
-	assert_int_equal(failures, 3);
+	return failures;
+}
+
+static void test_create_enomem_at_each_allocation(void **state)
+{
+	(void)state;
+	/* One shard: the handle (with its shards), slots, key table. */
+	sp_index_config one = {.capacity = 1000, .max_unused_warm_slots = 10, .shards = 1};
+	assert_int_equal(count_failures(&one), 3);
+	/* Four shards: handle, summary, then slots and key table of each
+	 * shard; a failure in the third shard frees the first two. */
+	sp_index_config four = {.capacity = 1000, .max_unused_warm_slots = 10, .shards = 4};
+	assert_int_equal(count_failures(&four), 10);
 }
 
 int main(void)

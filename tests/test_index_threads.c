@@ -1,6 +1,6 @@
 /*
- * test_index_threads.c: four threads allocate and free on one index with
- * their own seeded streams. A per-slot owner word, claimed with a
+ * test_index_threads.c: four threads allocate and free on one index (one
+ * shard, then four) with their own seeded streams. A per-slot owner word, claimed with a
  * compare-and-swap after each alloc, proves that no slot is ever held twice;
  * afterwards the counters must add up and the structure check must pass.
  * Scaled down under ThreadSanitizer.
@@ -82,10 +82,11 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static void test_four_threads(void **state)
+static void four_threads(uint32_t shards)
 {
-	(void)state;
-	sp_index_config cfg = {.capacity = CAP, .max_unused_warm_slots = 64};
+	for (unsigned i = 0; i < CAP; i++)
+		atomic_store(&g_owner[i], 0);
+	sp_index_config cfg = {.capacity = CAP, .max_unused_warm_slots = 64, .shards = shards};
 	assert_int_equal(sp_index_create(&cfg, &g_ix), 0);
 	static worker w[THREADS];
 	pthread_t t[THREADS];
@@ -120,10 +121,23 @@ static void test_four_threads(void **state)
 	sp_index_destroy(g_ix);
 }
 
+static void test_four_threads_one_shard(void **state)
+{
+	(void)state;
+	four_threads(1);
+}
+
+static void test_four_threads_four_shards(void **state)
+{
+	(void)state;
+	four_threads(4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_four_threads),
+		cmocka_unit_test(test_four_threads_one_shard),
+		cmocka_unit_test(test_four_threads_four_shards),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

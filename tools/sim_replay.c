@@ -21,7 +21,8 @@ static const char help[] =
 	"unused warm slots and prints a summary.\n"
 	"  --capacity C   slots in the index (required)\n"
 	"  --warm W       max_unused_warm_slots (required)\n"
-	"  --shards S     sp_index_config.shards (default 0 = automatic)\n"
+	"  --shards S     sp_index_config.shards (default 1: the exact seed\n"
+	"                 policy; 0 = automatic)\n"
 	"  --slots FILE   write the slot of each a/c line, or '-' if it got none,\n"
 	"                 one a line, to FILE ('-' = stdout; the summary then goes\n"
 	"                 to stderr). Same bytes as seed_replay's output.\n"
@@ -76,7 +77,8 @@ void sim_print_summary(FILE *f, const struct sim_config *cfg, const struct sim_r
 int sim_cmd_replay(int argc, char **argv)
 {
 	struct cli c = {.cmd = "replay", .argc = argc, .argv = argv};
-	struct sim_config cfg = {0};
+	/* One shard by default: the exact seed policy (0 would mean automatic). */
+	struct sim_config cfg = {.shards = 1};
 	const char *path = NULL, *slots = NULL, *v;
 	uint32_t repeat = 1;
 	int json = 0, have_cap = 0, have_warm = 0;

@@ -21,13 +21,25 @@
  * allocator (the "seed" this project started from) chooses, for every
  * sequence of calls.
  *
+ * Shards: an index may be cut into shards for many threads (config.shards;
+ * docs/DESIGN.md). Each shard owns a contiguous range of slots, a lock and a
+ * share of the warm budget; a thread works in its home shard (assigned
+ * round-robin on a thread's first use). Before taking a cold or another
+ * key's slot for K at home, an alloc takes K's newest warm slot in another
+ * shard if one has any (found through a per-key summary, without taking
+ * every lock), and while home is at its budget share it prefers a cold slot
+ * of a shard still under its share, so hits stay close to one shard's.
+ * Exhaustion is reported only after every shard was tried.
+ *
  * Thread-safety: every function may be called from any thread at any time,
  * except that sp_index_destroy must not race with any other call on the same
- * index. Each operation takes the index's lock once.
+ * index. An operation takes one shard lock at a time (free_many: each lock
+ * it needs once, in ascending order).
  *
  * Memory: all memory is allocated by sp_index_create; no operation allocates.
  * Per slot: 24 bytes of slot state plus 18 bytes of key table (42 bytes),
- * whatever the number of keys.
+ * whatever the number of keys; with S > 1 shards, S/2 more bytes a slot for
+ * the cross-shard summary, plus 192 bytes a shard.
  */
 #ifndef SLOTPOOL_INDEX_H
 #define SLOTPOOL_INDEX_H
@@ -41,11 +53,21 @@ extern "C" {
 /* Largest capacity an index accepts (2^30 slots). */
 #define SP_INDEX_MAX_CAPACITY (UINT32_C(1) << 30)
 
+/* Most shards an index accepts. */
+#define SP_INDEX_MAX_SHARDS 64
+
 /* Slot value that never names a slot; handy as "none" in caller arrays. */
 #define SP_INDEX_NO_SLOT UINT32_MAX
 
 /* Opaque handle. */
 typedef struct sp_index sp_index;
+
+/* Slot states reported by sp_index_slot_state. */
+#define SP_SLOT_COLD 0     /* never used */
+#define SP_SLOT_USED 1     /* in use, no key */
+#define SP_SLOT_USED_KEY 2 /* in use for a key */
+#define SP_SLOT_WARM 3     /* freed, no key */
+#define SP_SLOT_WARM_KEY 4 /* freed, warm for a key */
 
 /*
  * Creation parameters. An all-zero struct is valid (an index of capacity 0);
@@ -63,8 +85,12 @@ typedef struct sp_index_config {
 	 * slots first, the lowest-memory policy. Values above capacity behave
 	 * as capacity. */
 	uint32_t max_unused_warm_slots;
-	/* Number of shards. 0 = automatic and 1 = a single lock; both give one
-	 * shard in this version. Other values: -EINVAL. */
+	/* Number of shards, 0 .. SP_INDEX_MAX_SHARDS and at most capacity (or 1
+	 * when capacity is 0). 1 = a single lock and exactly the seed's policy.
+	 * 0 (the default) = automatic: one per online CPU, at most 16, and 1
+	 * below 128 slots. Shard i holds capacity/S slots (one more for the
+	 * first capacity%S shards) and max_unused_warm_slots/S of the budget
+	 * (one more for the first shards likewise). */
 	uint32_t shards;
 	/* No flags are defined yet: must be zero. */
 	uint32_t flags;
@@ -81,7 +107,8 @@ typedef struct sp_index_stats {
 	uint32_t in_use;               /* slots currently used */
 	uint32_t unused_warm;          /* slots freed and not yet reused */
 	uint32_t unused_cold;          /* slots never handed out */
-	uint32_t keys_with_warm;       /* distinct keys holding >= 1 warm slot */
+	uint32_t keys_with_warm;       /* keys holding >= 1 warm slot (a key
+	                                  warm in two shards counts twice) */
 	uint32_t shards;               /* shards in use */
 	uint64_t unused_bytes_resident;/* sum of bytes_resident over warm slots */
 	uint64_t allocs;               /* successful alloc/alloc_nokey/clear calls */
@@ -101,7 +128,8 @@ typedef struct sp_index_stats {
  * sp_index_create: allocate an index described by *cfg and store it in *out.
  * All memory the index will ever use is allocated here.
  * Errors: -EINVAL  cfg or out is NULL, capacity > SP_INDEX_MAX_CAPACITY,
- *                  shards > 1, or a non-zero flags/reserved field;
+ *                  shards > SP_INDEX_MAX_SHARDS or > capacity (> 1 when
+ *                  capacity is 0), or a non-zero flags/reserved field;
  *         -ENOMEM  the memory could not be allocated (nothing is leaked).
  * On error *out is untouched. Thread-safe. Cost: O(1) work plus the
  * allocation of about 42 bytes per slot (pages are touched only when used).
@@ -123,7 +151,9 @@ SP_API void sp_index_destroy(sp_index *ix);
  * Errors: -EINVAL  ix or slot is NULL;
  *         -ENOSPC  every slot is in use (counted in failed_allocs).
  * On error *slot is untouched and the index is unchanged.
- * Thread-safe; takes the lock once. O(1) expected.
+ * Thread-safe; one shard takes its lock once; several shards take the home
+ * lock, and others' only when the summary or the budget points there. O(1)
+ * expected (O(shards) when every shard is tried).
  */
 SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot);
 
@@ -143,7 +173,8 @@ SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot);
  * Errors: -EINVAL  ix or slot is NULL;
  *         -ENOENT  `key` holds no warm slot (counted in clear_misses).
  * On error *slot is untouched and the index is unchanged.
- * Thread-safe; takes the lock once. O(1) expected.
+ * Thread-safe; takes the home shard's lock, then those of shards the summary
+ * names. O(1) expected.
  */
 SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t *slot);
 
@@ -154,62 +185,62 @@ SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t 
  * unused_bytes_resident and subtracted when the slot is reused).
  * Errors: -EINVAL     ix is NULL, slot >= capacity, or slot is not in use
  *                     (never allocated, or already freed);
- *         -EOVERFLOW  unused_bytes_resident would pass UINT64_MAX.
- * On error nothing changes. Thread-safe; takes the lock once. O(1) expected.
+ *         -EOVERFLOW  the resident byte sum of the slot's shard would pass
+ *                     UINT64_MAX (stats saturate the total at UINT64_MAX).
+ * On error nothing changes. Thread-safe; takes the slot's shard lock once.
+ * O(1) expected.
  */
 SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident);
 
 /*
  * sp_index_free_many: free slots[0..n-1], in that order, as n calls of
- * sp_index_free would, under one acquisition of the lock. bytes_resident may
+ * sp_index_free would, taking each shard's lock once. bytes_resident may
  * be NULL (all zero) or hold n values. The whole batch is validated first:
  * if any entry is bad, nothing is freed.
  * Errors: -EINVAL     ix is NULL, slots is NULL with n > 0, an entry is out of
  *                     range or not in use, or a slot is listed twice;
- *         -EOVERFLOW  unused_bytes_resident would pass UINT64_MAX.
- * n = 0 succeeds and does nothing. Thread-safe. O(n) expected.
+ *         -EOVERFLOW  a shard's resident byte sum would pass UINT64_MAX.
+ * The error is that of the first bad entry in order. n = 0 succeeds and does
+ * nothing. Thread-safe; takes each lock it needs once. O(n) expected.
  */
 SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots,
                               const uint64_t *bytes_resident, size_t n);
 
 /*
- * sp_index_get_stats: fill *out with a consistent snapshot (taken under the lock).
- * Errors: -EINVAL ix or out is NULL. Thread-safe. O(1).
+ * sp_index_get_stats: fill *out with a snapshot, each shard's part taken under
+ * its lock. Errors: -EINVAL ix or out is NULL. Thread-safe. O(shards).
  */
 SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out);
 
 /*
  * sp_index_key_warm_slots: store in *count how many warm slots `key` holds
  * (0 for an unknown key). A diagnostic: it walks the key's list.
- * Errors: -EINVAL ix or count is NULL. Thread-safe; takes the lock.
- * O(number of warm slots of key).
+ * Errors: -EINVAL ix or count is NULL. Thread-safe; takes each shard's lock
+ * in turn. O(shards + number of warm slots of key).
  */
 SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count);
 
 /*
- * sp_index_slot_key: report the state of one slot, for debugging and tests.
+ * sp_index_slot_state: report the state of one slot, for debugging and tests.
  * Stores in *state one of the SP_SLOT_* values and, for a used or warm slot
  * with a key, the key in *key (key may be NULL). A slot with no key leaves
  * *key untouched.
  * Errors: -EINVAL ix or state is NULL, or slot >= capacity.
- * Thread-safe; takes the lock. O(length of the slot's key list) for a warm
- * keyed slot (the key is stored once per key, not per slot), else O(1).
+ * Thread-safe; takes the slot's shard lock. O(length of the slot's key list)
+ * for a warm keyed slot (the key is stored once per key, not per slot), else
+ * O(1).
  */
-#define SP_SLOT_COLD 0
-#define SP_SLOT_USED 1
-#define SP_SLOT_USED_KEY 2
-#define SP_SLOT_WARM 3
-#define SP_SLOT_WARM_KEY 4
 SP_API int sp_index_slot_state(sp_index *ix, uint32_t slot, int *state, uint64_t *key);
 
 /*
  * sp_index_check: walk the whole structure and verify every invariant: both
  * links of every list, list lengths against the counters, each slot's state
  * against the lists it is on, the key table against the key lists, the byte
- * sum. Returns 0 when all hold, -EUCLEAN on the first violation (which is
- * described on stderr), -EINVAL when ix is NULL.
- * Thread-safe; takes the lock. O(capacity + key table size): for tests and
- * debugging, not for hot paths.
+ * sum, the shard layout and the cross-shard summary. Returns 0 when all hold,
+ * -EUCLEAN on the first violation (which is described on stderr), -EINVAL
+ * when ix is NULL. Thread-safe; takes each shard's lock (all of them for the
+ * summary). O(capacity + key table size): for tests and debugging, not for
+ * hot paths.
  */
 SP_API int sp_index_check(sp_index *ix);
 

@@ -1,0 +1,28 @@
+/*
+ * hint.c: allocation of the cross-shard affinity summary (hint.h).
+ */
+#include "hint.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int sp__hint_init(struct sp__hint *h, uint32_t capacity, uint32_t shards)
+{
+	uint32_t cells = 1;
+	while (cells < capacity / 2 && cells < (UINT32_C(1) << 30))
+		cells <<= 1;
+	uint32_t stride = (shards + 3) & ~UINT32_C(3);
+	/* calloc: zero counts, and untouched pages cost nothing. */
+	h->count = calloc((size_t)cells * stride, sizeof(atomic_uchar));
+	if (!h->count)
+		return -ENOMEM;
+	h->mask = cells - 1;
+	h->stride = stride;
+	return 0;
+}
+
+void sp__hint_fini(struct sp__hint *h)
+{
+	free(h->count);
+	h->count = NULL;
+}

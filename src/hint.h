@@ -1,0 +1,63 @@
+/*
+ * hint.h: the cross-shard affinity summary of a sharded index.
+ *
+ * For every cell (a hash of the key) and shard, a count of the keys that
+ * hash to that cell and hold warm slots in that shard. A thread whose home
+ * shard has no warm slot for key K reads K's cell, one byte per shard, and
+ * locks only the shards whose count is non-zero. Counts change only when a
+ * shard's key table gains or loses a key, under that shard's lock, so they
+ * are exact: a zero means "no warm slot for K there" (as of the read, which
+ * takes no lock and may race with a concurrent free; a race costs a hit,
+ * never correctness). A count that reaches 255 sticks there: the cell then
+ * only ever says "maybe", which costs a useless lock, never a missed slot.
+ *
+ * Layout: cells x stride bytes, stride = shards rounded up to 4 (ints for
+ * the common loads), cells = the power of two >= total capacity / 2.
+ * Memory: about shards / 2 bytes per slot (1 byte a slot with 2 shards).
+ */
+#ifndef SP_HINT_H
+#define SP_HINT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct sp__hint {
+	atomic_uchar *count; /* [cell * stride + shard] */
+	uint32_t mask;       /* cells - 1 */
+	uint32_t stride;
+};
+
+int sp__hint_init(struct sp__hint *h, uint32_t capacity, uint32_t shards);
+void sp__hint_fini(struct sp__hint *h);
+
+static inline uint32_t sp__hint_cell(const struct sp__hint *h, uint64_t key)
+{
+	/* Independent of the key table's bucket choice (other constant, low
+	 * bits of the product's high half). */
+	uint64_t x = (key ^ (key >> 31)) * UINT64_C(0x94d049bb133111eb);
+	return (uint32_t)(x >> 32) & h->mask;
+}
+
+static inline atomic_uchar *sp__hint_at(const struct sp__hint *h, uint32_t cell, uint32_t shard)
+{
+	return &h->count[(uint64_t)cell * h->stride + shard];
+}
+
+/* The shard's key table gained (d = +1) or lost (d = -1) `key`. Called under
+ * that shard's lock, which makes it the only writer of its byte. */
+static inline void sp__hint_adjust(const struct sp__hint *h, uint64_t key, uint32_t shard, int d)
+{
+	atomic_uchar *c = sp__hint_at(h, sp__hint_cell(h, key), shard);
+	unsigned v = atomic_load_explicit(c, memory_order_relaxed);
+	if (v == 255)
+		return;
+	atomic_store_explicit(c, (unsigned char)(v + (unsigned)d), memory_order_relaxed);
+}
+
+/* Non-zero if `shard` may hold warm slots for a key of `cell`. */
+static inline int sp__hint_maybe(const struct sp__hint *h, uint32_t cell, uint32_t shard)
+{
+	return atomic_load_explicit(sp__hint_at(h, cell, shard), memory_order_relaxed) != 0;
+}
+
+#endif /* SP_HINT_H */

@@ -1,0 +1,304 @@
+/*
+ * test_index_shards.c: the sharded index: layout and budget shares, cross-
+ * shard affine hits and clears, budget borrowing, exhaustion only after every
+ * shard, free_many across shards, and random operations with a structure
+ * check after each. Home shards are per thread (ordinal mod shards), so
+ * cross-shard cases run steps on threads started one after another.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "slotpool.h"
+#include "testutil.h"
+
+static sp_index *mk(uint32_t cap, uint32_t warm, uint32_t shards)
+{
+	sp_index_config cfg = {.capacity = cap, .max_unused_warm_slots = warm, .shards = shards};
+	sp_index *ix = NULL;
+	assert_int_equal(sp_index_create(&cfg, &ix), 0);
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.shards, shards);
+	return ix;
+}
+
+/* The calling thread's home shard among `shards` equal shards of 4 slots:
+ * a fresh index hands out its first cold slot at home. */
+static uint32_t home(uint32_t shards)
+{
+	sp_index *probe = mk(4 * shards, 0, shards);
+	uint32_t s;
+	assert_int_equal(sp_index_alloc_nokey(probe, &s), 0);
+	sp_index_destroy(probe);
+	return s / 4;
+}
+
+typedef void (*step_fn)(void *);
+struct step {
+	step_fn fn;
+	void *arg;
+};
+
+static void *step_main(void *p)
+{
+	struct step *st = p;
+	st->fn(st->arg);
+	return NULL;
+}
+
+/* Runs fn on a new thread (a new ordinal, hence the next home shard) and
+ * waits for it. cmocka asserts are not thread-safe, so steps only record. */
+static void on_new_thread(step_fn fn, void *arg)
+{
+	pthread_t t;
+	struct step st = {fn, arg};
+	assert_int_equal(pthread_create(&t, NULL, step_main, &st), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static void test_layout_and_exhaustion(void **state)
+{
+	(void)state;
+	/* 10 slots in 3 shards: 4, 3, 3 at bases 0, 4, 7. */
+	sp_index *ix = mk(10, 10, 3);
+	uint32_t h = home(3);
+	const uint32_t base[] = {0, 4, 7}, size[] = {4, 3, 3};
+	uint8_t seen[10] = {0};
+	uint32_t s;
+	/* Home's cold slots first, in order. */
+	for (uint32_t i = 0; i < size[h]; i++) {
+		assert_int_equal(sp_index_alloc_nokey(ix, &s), 0);
+		assert_int_equal(s, base[h] + i);
+		seen[s] = 1;
+	}
+	/* Then every other slot, exactly once, before -ENOSPC. */
+	for (uint32_t i = size[h]; i < 10; i++) {
+		assert_int_equal(sp_index_alloc(ix, i, &s), 0);
+		assert_true(s < 10);
+		assert_false(seen[s]);
+		seen[s] = 1;
+		assert_int_equal(sp_index_check(ix), 0);
+	}
+	assert_int_equal(sp_index_alloc(ix, 99, &s), -ENOSPC);
+	assert_int_equal(sp_index_alloc_nokey(ix, &s), -ENOSPC);
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.in_use, 10);
+	assert_int_equal(st.failed_allocs, 2);
+	assert_int_equal(st.cold_picks, 10);
+	/* Every slot frees into its own shard; a full free_many across shards. */
+	const uint32_t all[] = {9, 0, 4, 7, 1, 2, 3, 5, 6, 8};
+	assert_int_equal(sp_index_free_many(ix, all, NULL, 10), 0);
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.in_use, 0);
+	assert_int_equal(st.unused_warm, 10);
+	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
+static void test_bad_shard_configs(void **state)
+{
+	(void)state;
+	sp_index *ix;
+	sp_index_config cfg = {.capacity = 3, .shards = 4};
+	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
+	cfg = (sp_index_config){.capacity = 0, .shards = 2};
+	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
+	cfg = (sp_index_config){.capacity = 0, .shards = 1};
+	assert_int_equal(sp_index_create(&cfg, &ix), 0);
+	sp_index_destroy(ix);
+	/* Automatic: one shard below 128 slots. */
+	cfg = (sp_index_config){.capacity = 127};
+	assert_int_equal(sp_index_create(&cfg, &ix), 0);
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.shards, 1);
+	sp_index_destroy(ix);
+	cfg = (sp_index_config){.capacity = 128 * 64, .shards = SP_INDEX_MAX_SHARDS};
+	assert_int_equal(sp_index_create(&cfg, &ix), 0);
+	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
+struct xshard {
+	sp_index *ix;
+	uint64_t key;
+	int err;
+	uint32_t slot;
+	int mode; /* 0: alloc+free, 1: alloc, 2: clear */
+};
+
+static void xshard_step(void *p)
+{
+	struct xshard *x = p;
+	if (x->mode == 2) {
+		x->err = sp_index_alloc_affine_and_clear(x->ix, x->key, &x->slot);
+		return;
+	}
+	x->err = sp_index_alloc(x->ix, x->key, &x->slot);
+	if (!x->err && x->mode == 0)
+		x->err = sp_index_free(x->ix, x->slot, 4096);
+}
+
+static void test_cross_shard_affinity_and_clear(void **state)
+{
+	(void)state;
+	sp_index *ix = mk(64, 64, 4);
+	/* Thread A warms a slot for key 7 in its home shard. */
+	struct xshard a = {ix, 7, -1, 0, 0};
+	on_new_thread(xshard_step, &a);
+	assert_int_equal(a.err, 0);
+	uint32_t a_shard = a.slot / 16;
+	/* Thread B, whose home is the next shard, finds it there. */
+	struct xshard b = {ix, 7, -1, 0, 1};
+	on_new_thread(xshard_step, &b);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.slot, a.slot);
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.affine_hits, 1);
+	assert_int_equal(st.unused_bytes_resident, 0);
+	assert_int_equal(sp_index_free(ix, b.slot, 0), 0);
+	/* A clear from yet another thread drains key 7 across shards. */
+	struct xshard c = {ix, 7, -1, 0, 2};
+	on_new_thread(xshard_step, &c);
+	assert_int_equal(c.err, 0);
+	assert_int_equal(c.slot, a.slot);
+	on_new_thread(xshard_step, &c);
+	assert_int_equal(c.err, -ENOENT);
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.clears, 1);
+	assert_int_equal(st.clear_misses, 1);
+	assert_int_equal(sp_index_check(ix), 0);
+	(void)a_shard;
+	sp_index_destroy(ix);
+}
+
+static void test_budget_borrowing_keeps_warm_slots(void **state)
+{
+	(void)state;
+	/* Two shards of 4, budget 2 (a share of 1 each). */
+	sp_index *ix = mk(8, 2, 2);
+	uint32_t h = home(2), s1, s2, s3, again;
+	assert_int_equal(sp_index_alloc(ix, 1, &s1), 0);
+	assert_int_equal(s1 / 4, h);
+	assert_int_equal(sp_index_free(ix, s1, 0), 0);
+	/* Home is at its share: key 2 gets a cold slot in the other shard
+	 * instead of evicting key 1's warm slot. */
+	assert_int_equal(sp_index_alloc(ix, 2, &s2), 0);
+	assert_int_equal(s2 / 4, 1 - h);
+	assert_int_equal(sp_index_free(ix, s2, 0), 0);
+	/* Both shares used: key 3 now evicts at home, LRU: key 1's slot. */
+	assert_int_equal(sp_index_alloc(ix, 3, &s3), 0);
+	assert_int_equal(s3, s1);
+	/* Key 2 is still warm in the other shard. */
+	assert_int_equal(sp_index_alloc(ix, 2, &again), 0);
+	assert_int_equal(again, s2);
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.affine_hits, 1);
+	assert_int_equal(st.warm_steals, 1);
+	assert_int_equal(st.cold_picks, 2);
+	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
+static void test_free_many_across_shards_is_atomic(void **state)
+{
+	(void)state;
+	sp_index *ix = mk(12, 12, 3);
+	uint32_t s[12];
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(sp_index_alloc(ix, (uint64_t)i % 5, &s[i]), 0);
+	const uint32_t dup[] = {s[0], s[5], s[9], s[5]};
+	const uint32_t late_bad[] = {s[1], s[6], s[10], 12};
+	assert_int_equal(sp_index_free_many(ix, dup, NULL, 4), -EINVAL);
+	assert_int_equal(sp_index_free_many(ix, late_bad, NULL, 4), -EINVAL);
+	const uint64_t huge[] = {1, UINT64_MAX};
+	const uint32_t two_same_shard[] = {0, 1};
+	assert_int_equal(sp_index_free_many(ix, two_same_shard, huge, 2), -EOVERFLOW);
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.in_use, 12);
+	assert_int_equal(sp_index_check(ix), 0);
+	assert_int_equal(sp_index_free_many(ix, s, NULL, 12), 0);
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.in_use, 0);
+	assert_int_equal(st.keys_with_warm >= 5, 1);
+	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
+static void test_random_ops_keep_invariants(void **state)
+{
+	(void)state;
+	tu_rng r = {99};
+	static const uint32_t shard_counts[] = {2, 3, 4, 7};
+	for (int round = 0; round < 24; round++) {
+		uint32_t shards = shard_counts[round % 4];
+		uint32_t cap = shards + (uint32_t)tu_below(&r, 200);
+		uint32_t warm = (uint32_t)tu_below(&r, cap + 2);
+		sp_index *ix = mk(cap, warm, shards);
+		uint32_t *live = malloc(sizeof(uint32_t) * cap);
+		uint8_t *held = calloc(cap, 1);
+		uint32_t nlive = 0;
+		uint64_t allocs = 0, frees = 0;
+		for (int op = 0; op < 1500; op++) {
+			uint64_t x = tu_next(&r);
+			uint64_t key = (x >> 8) % 37;
+			if (nlive && (x & 1)) {
+				uint32_t i = (uint32_t)((x >> 20) % nlive);
+				assert_int_equal(sp_index_free(ix, live[i], x & 0xff), 0);
+				held[live[i]] = 0;
+				live[i] = live[--nlive];
+				frees++;
+			} else {
+				uint32_t s;
+				int err = (x & 6) == 6 ? sp_index_alloc_affine_and_clear(ix, key, &s)
+				        : (x & 6) == 4 ? sp_index_alloc_nokey(ix, &s)
+				                       : sp_index_alloc(ix, key, &s);
+				if (err == 0) {
+					assert_true(s < cap);
+					assert_false(held[s]);
+					held[s] = 1;
+					live[nlive++] = s;
+					allocs++;
+				} else {
+					/* -ENOSPC only when every slot is held. */
+					assert_true(err == -ENOENT || (err == -ENOSPC && nlive == cap));
+				}
+			}
+			assert_int_equal(sp_index_check(ix), 0);
+		}
+		sp_index_stats st;
+		assert_int_equal(sp_index_get_stats(ix, &st), 0);
+		assert_int_equal(st.allocs, allocs);
+		assert_int_equal(st.frees, frees);
+		assert_int_equal(st.in_use, nlive);
+		assert_int_equal(st.in_use + st.unused_warm + st.unused_cold, cap);
+		/* The total budget holds across shards (a free may exceed it,
+		 * as with one shard: frees are never refused). */
+		free(live);
+		free(held);
+		sp_index_destroy(ix);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout_and_exhaustion),
+		cmocka_unit_test(test_bad_shard_configs),
+		cmocka_unit_test(test_cross_shard_affinity_and_clear),
+		cmocka_unit_test(test_budget_borrowing_keeps_warm_slots),
+		cmocka_unit_test(test_free_many_across_shards_is_atomic),
+		cmocka_unit_test(test_random_ops_keep_invariants),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
