@@ -11,13 +11,11 @@ int sp__hint_init(struct sp__hint *h, uint32_t capacity, uint32_t shards)
 	uint32_t cells = 1;
 	while (cells < capacity / 2 && cells < (UINT32_C(1) << 30))
 		cells <<= 1;
-	uint32_t stride = (shards + 3) & ~UINT32_C(3);
 	/* calloc: zero counts, and untouched pages cost nothing. */
-	h->count = calloc((size_t)cells * stride, sizeof(atomic_uchar));
+	h->count = calloc((size_t)cells * shards, sizeof(atomic_uchar));
 	if (!h->count)
 		return -ENOMEM;
 	h->mask = cells - 1;
-	h->stride = stride;
 	return 0;
 }
 

@@ -11,8 +11,9 @@
  * never correctness). A count that reaches 255 sticks there: the cell then
  * only ever says "maybe", which costs a useless lock, never a missed slot.
  *
- * Layout: cells x stride bytes, stride = shards rounded up to 4 (ints for
- * the common loads), cells = the power of two >= total capacity / 2.
+ * Layout: one column of `cells` bytes per shard, cells = the power of two
+ * >= total capacity / 2: a shard's writes stay in its own column, so shards
+ * never write the same cache line; only readers look across.
  * Memory: about shards / 2 bytes per slot (1 byte a slot with 2 shards).
  */
 #ifndef SP_HINT_H
@@ -22,9 +23,8 @@
 #include <stdint.h>
 
 struct sp__hint {
-	atomic_uchar *count; /* [cell * stride + shard] */
+	atomic_uchar *count; /* [shard * cells + cell] */
 	uint32_t mask;       /* cells - 1 */
-	uint32_t stride;
 };
 
 int sp__hint_init(struct sp__hint *h, uint32_t capacity, uint32_t shards);
@@ -40,7 +40,7 @@ static inline uint32_t sp__hint_cell(const struct sp__hint *h, uint64_t key)
 
 static inline atomic_uchar *sp__hint_at(const struct sp__hint *h, uint32_t cell, uint32_t shard)
 {
-	return &h->count[(uint64_t)cell * h->stride + shard];
+	return &h->count[(uint64_t)shard * (h->mask + 1) + cell];
 }
 
 /* The shard's key table gained (d = +1) or lost (d = -1) `key`. Called under

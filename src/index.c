@@ -13,10 +13,10 @@
  *
  * Several shards: a thread works in its home shard (home.h). An alloc for
  * key K takes K's newest warm slot in the home shard; else, guided by the
- * cross-shard summary (hint.h), K's newest warm slot in another shard; else
- * a cold slot, at home or, when home is at its share of the warm budget, in
- * a shard still under its share (lends_cold), so the budget acts globally;
- * else the home shard's policy (LRU warm); else any other shard's. A thread
+ * cross-shard summary (hint.h), K's newest warm slot in another shard; then
+ * while the whole index is below its warm budget (below_budget) a cold slot,
+ * at home or else in another shard; else the home shard's policy (its LRU
+ * warm slot); else any other shard's. A thread
  * holds one lock at a time (no lock order to get wrong), except free_many,
  * which takes the locks it needs in ascending order.
  */
@@ -43,6 +43,7 @@ struct sp_index {
 	uint32_t big; /* shards [0, big) hold q + 1 slots */
 	uint64_t div_q, div_q1; /* reciprocals for slot -> shard */
 	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
+	uint32_t max_warm;      /* the whole warm budget */
 	struct sp__hint hint;   /* only with several shards */
 	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
 	atomic_ullong clear_misses;
@@ -124,6 +125,7 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 	}
 	/* Budget shares: W / n each, the remainder to the first shards. */
 	uint32_t w = cfg->max_unused_warm_slots;
+	ix->max_warm = w;
 	for (uint32_t i = 0; i < n; i++) {
 		struct sp__shard *sh = &ix->shards[i];
 		uint32_t scap = ix->q + (i < ix->big), share = w / n + (i < w % n);
@@ -138,8 +140,9 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 			sh->pol.shard = i;
 		}
 		sp__lock_init(&sh->lock);
-		atomic_init(&sh->lends_cold, 0);
-		sp__shard_publish(sh);
+		sh->pub_slack = share / 16;
+		atomic_init(&sh->warm_pub, 0);
+		atomic_init(&sh->cold_pub, scap > 0);
 	}
 	ix->nshards = n;
 	*out = ix;
@@ -175,15 +178,19 @@ static inline int clear1_locked(struct sp__shard *sh, uint64_t key, uint32_t *sl
 	return 0;
 }
 
-/* Validates and frees a slot of a locked shard; releases the lock. */
-static inline int free_locked(struct sp__shard *sh, uint32_t local, uint64_t bytes)
+/* Validates and frees a slot of a locked shard; releases the lock. With
+ * several shards the published fields are refreshed too. */
+static inline int free_locked(struct sp__shard *sh, uint32_t local, uint64_t bytes, int sharded)
 {
 	uint64_t sum;
 	int err = sp__policy_can_free(&sh->pol, local);
 	if (!err && __builtin_add_overflow(sh->pol.unused_bytes, bytes, &sum))
 		err = -EOVERFLOW;
-	if (!err)
+	if (!err) {
 		sp__policy_free(&sh->pol, local, bytes);
+		if (sharded)
+			sp__shard_publish(sh);
+	}
 	sp__lock_release(&sh->lock);
 	return err;
 }
@@ -201,11 +208,11 @@ __attribute__((noinline)) static int clear1_slow(struct sp__shard *sh, uint64_t 
 	return clear1_locked(sh, key, slot);
 }
 
-__attribute__((noinline)) static int free1_slow(struct sp__shard *sh, uint32_t local,
-                                                uint64_t bytes)
+__attribute__((noinline)) static int free_slow(struct sp__shard *sh, uint32_t local, uint64_t bytes,
+                                               int sharded)
 {
 	sp__lock_wait(&sh->lock);
-	return free_locked(sh, local, bytes);
+	return free_locked(sh, local, bytes, sharded);
 }
 
 /* ---- several shards ------------------------------------------------------- */
@@ -215,10 +222,11 @@ static inline uint32_t home_of(const sp_index *ix)
 	return fastmod(sp__home_ordinal(), ix->mod_shards, ix->nshards);
 }
 
-/* Step 1 in another shard the summary points at; SP__NIL if none has K. */
-static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint64_t key, int keep)
+/* Step 1 in the shards other than home that the summary points at (cell of
+ * the key); SP__NIL if none has the key. */
+static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uint64_t key,
+                                 int keep)
 {
-	uint32_t cell = sp__hint_cell(&ix->hint, key);
 	for (uint32_t k = 1; k < ix->nshards; k++) {
 		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
 		if (!sp__hint_maybe(&ix->hint, cell, j))
@@ -234,27 +242,26 @@ static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint64_t key, int 
 	return SP__NIL;
 }
 
-/* Non-zero if a shard other than home may hold warm slots of key. */
-static inline int maybe_elsewhere(const sp_index *ix, uint32_t home, uint64_t key)
+/* Non-zero if a shard other than home may hold warm slots of the cell. */
+static inline int maybe_elsewhere(const sp_index *ix, uint32_t home, uint32_t cell)
 {
-	uint32_t cell = sp__hint_cell(&ix->hint, key);
 	for (uint32_t j = 0; j < ix->nshards; j++)
 		if (j != home && sp__hint_maybe(&ix->hint, cell, j))
 			return 1;
 	return 0;
 }
 
-/* A cold slot of a shard under its budget share, other than home. */
+/* A cold slot of another shard, for a home that has none left. */
 static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t key)
 {
 	for (uint32_t k = 1; k < ix->nshards; k++) {
 		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
 		struct sp__shard *sh = &ix->shards[j];
-		if (!atomic_load_explicit(&sh->lends_cold, memory_order_relaxed))
+		if (!atomic_load_explicit(&sh->cold_pub, memory_order_relaxed))
 			continue;
 		uint32_t s = SP__NIL;
 		sp__lock_acquire(&sh->lock);
-		if (sp__policy_under_budget(&sh->pol) && sp__policy_has_cold(&sh->pol))
+		if (sp__policy_has_cold(&sh->pol))
 			s = sp__take_cold(&sh->pol, tag, key);
 		sp__shard_publish(sh);
 		sp__lock_release(&sh->lock);
@@ -264,34 +271,59 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 	return SP__NIL;
 }
 
-__attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t tag, uint64_t key, uint32_t *slot)
+static int others_have_cold(const sp_index *ix, uint32_t home)
 {
-	uint32_t home = home_of(ix), s;
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		if (j != home && atomic_load_explicit(&ix->shards[j].cold_pub, memory_order_relaxed))
+			return 1;
+	return 0;
+}
+
+/*
+ * Below the budget, steps 2-3 prefer a cold slot. Home decides alone while
+ * it is below its share; past it, the published warm counts of all shards
+ * (home's exact) say whether the whole index is below the budget, as one
+ * shard would judge it. So one thread may keep every warm slot of the
+ * budget in its home shard instead of evicting at half of it.
+ */
+static int below_budget(const sp_index *ix, const struct sp__shard *hs)
+{
+	if (sp__policy_under_budget(&hs->pol))
+		return 1;
+	uint64_t warm = hs->pol.unused_warm;
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		if (&ix->shards[j] != hs)
+			warm += atomic_load_explicit(&ix->shards[j].warm_pub, memory_order_relaxed);
+	return warm < ix->max_warm;
+}
+
+/*
+ * The rest of an alloc with several shards, entered with home's lock held
+ * and, for a key, home's step 1 already failed.
+ */
+__attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, uint32_t tag,
+                                                   uint64_t key, uint32_t *slot)
+{
+	uint32_t s;
 	struct sp__shard *hs = &ix->shards[home];
-	sp__lock_acquire(&hs->lock);
 	if (tag == SP__TAG_USED_KEY) {
-		s = sp__take_affine(&hs->pol, key, 1);
-		if (s != SP__NIL)
-			goto done_home;
-		if (maybe_elsewhere(ix, home, key)) {
+		/* The summary says which other shards may hold K; they are
+		 * tried without home's lock. */
+		uint32_t cell = sp__hint_cell(&ix->hint, key);
+		if (maybe_elsewhere(ix, home, cell)) {
 			sp__lock_release(&hs->lock);
-			s = affine_elsewhere(ix, home, key, 1);
+			s = affine_elsewhere(ix, home, cell, key, 1);
 			if (s != SP__NIL)
 				goto out;
 			sp__lock_acquire(&hs->lock);
 		}
 	}
-	if (sp__policy_under_budget(&hs->pol) && sp__policy_has_cold(&hs->pol)) {
-		s = sp__take_cold(&hs->pol, tag, key);
-		goto done_home;
-	}
-	if (!sp__policy_under_budget(&hs->pol) || !sp__policy_has_cold(&hs->pol)) {
-		/* Home would evict: prefer a cold slot where the budget has room. */
-		int lenders = 0;
-		for (uint32_t j = 0; j < ix->nshards; j++)
-			lenders |= j != home &&
-			           atomic_load_explicit(&ix->shards[j].lends_cold, memory_order_relaxed);
-		if (lenders) {
+	if (below_budget(ix, hs)) {
+		if (sp__policy_has_cold(&hs->pol)) {
+			s = sp__take_cold(&hs->pol, tag, key);
+			goto done_home;
+		}
+		if (others_have_cold(ix, home)) {
 			sp__lock_release(&hs->lock);
 			s = borrow_cold(ix, home, tag, key);
 			if (s != SP__NIL)
@@ -339,7 +371,7 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 	if (s != SP__NIL)
 		s += hs->base;
 	else
-		s = affine_elsewhere(ix, home, key, 0);
+		s = affine_elsewhere(ix, home, sp__hint_cell(&ix->hint, key), key, 0);
 	if (s == SP__NIL) {
 		atomic_fetch_add_explicit(&ix->clear_misses, 1, memory_order_relaxed);
 		return -ENOENT;
@@ -350,12 +382,40 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 
 /* ---- entry points ---------------------------------------------------------- */
 
+/* Several shards, contended home lock: wait, then the general path. */
+__attribute__((noinline)) static int alloc_sharded_wait(sp_index *ix, uint32_t home, uint64_t key,
+                                                        uint32_t *slot)
+{
+	struct sp__shard *hs = &ix->shards[home];
+	sp__lock_wait(&hs->lock);
+	uint32_t s = sp__take_affine(&hs->pol, key, 1);
+	if (s == SP__NIL)
+		return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
+	sp__shard_publish(hs);
+	sp__lock_release(&hs->lock);
+	*slot = hs->base + s;
+	return 0;
+}
+
 SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
 {
 	if (!ix || !slot)
 		return -EINVAL;
-	if (ix->nshards != 1)
-		return alloc_sharded(ix, SP__TAG_USED_KEY, key, slot);
+	if (ix->nshards != 1) {
+		/* Home first: with threads that keep to their keys, the common
+		 * case is one lock and touches nothing shared. */
+		uint32_t home = home_of(ix);
+		struct sp__shard *hs = &ix->shards[home];
+		if (!sp__lock_try(&hs->lock))
+			return alloc_sharded_wait(ix, home, key, slot);
+		uint32_t s = sp__take_affine(&hs->pol, key, 1);
+		if (s == SP__NIL)
+			return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
+		sp__shard_publish(hs);
+		sp__lock_release(&hs->lock);
+		*slot = hs->base + s;
+		return 0;
+	}
 	struct sp__shard *sh = ix->shards;
 	if (!sp__lock_try(&sh->lock))
 		return alloc1_slow(sh, SP__TAG_USED_KEY, key, slot);
@@ -366,8 +426,11 @@ SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot)
 {
 	if (!ix || !slot)
 		return -EINVAL;
-	if (ix->nshards != 1)
-		return alloc_sharded(ix, SP__TAG_USED_NOKEY, 0, slot);
+	if (ix->nshards != 1) {
+		uint32_t home = home_of(ix);
+		sp__lock_acquire(&ix->shards[home].lock);
+		return alloc_sharded(ix, home, SP__TAG_USED_NOKEY, 0, slot);
+	}
 	struct sp__shard *sh = ix->shards;
 	if (!sp__lock_try(&sh->lock))
 		return alloc1_slow(sh, SP__TAG_USED_NOKEY, 0, slot);
@@ -386,33 +449,16 @@ SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t 
 	return clear1_locked(sh, key, slot);
 }
 
-__attribute__((noinline)) static int free_sharded(sp_index *ix, uint32_t slot, uint64_t bytes)
-{
-	struct sp__shard *sh = owner(ix, slot);
-	uint32_t local = slot - sh->base;
-	uint64_t sum;
-	sp__lock_acquire(&sh->lock);
-	int err = sp__policy_can_free(&sh->pol, local);
-	if (!err && __builtin_add_overflow(sh->pol.unused_bytes, bytes, &sum))
-		err = -EOVERFLOW;
-	if (!err) {
-		sp__policy_free(&sh->pol, local, bytes);
-		sp__shard_publish(sh);
-	}
-	sp__lock_release(&sh->lock);
-	return err;
-}
-
 SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
 {
 	if (!ix || slot >= ix->capacity)
 		return -EINVAL;
-	if (ix->nshards != 1)
-		return free_sharded(ix, slot, bytes_resident);
-	struct sp__shard *sh = ix->shards;
+	int sharded = ix->nshards != 1;
+	struct sp__shard *sh = sharded ? owner(ix, slot) : ix->shards;
+	uint32_t local = slot - sh->base;
 	if (!sp__lock_try(&sh->lock))
-		return free1_slow(sh, slot, bytes_resident);
-	return free_locked(sh, slot, bytes_resident);
+		return free_slow(sh, local, bytes_resident, sharded);
+	return free_locked(sh, local, bytes_resident, sharded);
 }
 
 /* Marks a slot as listed in the batch (a second listing then fails
@@ -513,7 +559,7 @@ SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 	st.clear_misses = atomic_load_explicit(&ix->clear_misses, memory_order_relaxed);
 	st.total_bytes = sizeof(*ix) + sizeof(struct sp__shard) * ix->nshards;
 	if (ix->nshards > 1)
-		st.total_bytes += (uint64_t)(ix->hint.mask + 1) * ix->hint.stride;
+		st.total_bytes += (uint64_t)(ix->hint.mask + 1) * ix->nshards;
 	for (uint32_t j = 0; j < ix->nshards; j++) {
 		struct sp__shard *sh = &ix->shards[j];
 		const struct sp__policy *p = &sh->pol;

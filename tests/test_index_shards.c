@@ -1,6 +1,6 @@
 /*
  * test_index_shards.c: the sharded index: layout and budget shares, cross-
- * shard affine hits and clears, budget borrowing, exhaustion only after every
+ * shard affine hits and clears, a global budget, exhaustion only after every
  * shard, free_many across shards, and random operations with a structure
  * check after each. Home shards are per thread (ordinal mod shards), so
  * cross-shard cases run steps on threads started one after another.
@@ -180,31 +180,42 @@ static void test_cross_shard_affinity_and_clear(void **state)
 	sp_index_destroy(ix);
 }
 
-static void test_budget_borrowing_keeps_warm_slots(void **state)
+static void test_budget_is_global(void **state)
 {
 	(void)state;
 	/* Two shards of 4, budget 2 (a share of 1 each). */
 	sp_index *ix = mk(8, 2, 2);
-	uint32_t h = home(2), s1, s2, s3, again;
+	uint32_t h = home(2), hb = 4 * h, s1, s2, s3, n1, n2, s4, again;
 	assert_int_equal(sp_index_alloc(ix, 1, &s1), 0);
-	assert_int_equal(s1 / 4, h);
+	assert_int_equal(s1, hb);
 	assert_int_equal(sp_index_free(ix, s1, 0), 0);
-	/* Home is at its share: key 2 gets a cold slot in the other shard
-	 * instead of evicting key 1's warm slot. */
+	/* Home is at its share but the index is below the budget: key 2 gets
+	 * a cold slot instead of evicting key 1, as with one shard. */
 	assert_int_equal(sp_index_alloc(ix, 2, &s2), 0);
-	assert_int_equal(s2 / 4, 1 - h);
+	assert_int_equal(s2, hb + 1);
 	assert_int_equal(sp_index_free(ix, s2, 0), 0);
-	/* Both shares used: key 3 now evicts at home, LRU: key 1's slot. */
+	/* Budget reached: key 3 evicts, LRU first: key 1's slot. */
 	assert_int_equal(sp_index_alloc(ix, 3, &s3), 0);
 	assert_int_equal(s3, s1);
-	/* Key 2 is still warm in the other shard. */
+	/* Use up home's cold slots, then free key 2's slot again. */
+	assert_int_equal(sp_index_alloc(ix, 2, &again), 0);
+	assert_int_equal(again, s2);
+	assert_int_equal(sp_index_alloc_nokey(ix, &n1), 0);
+	assert_int_equal(sp_index_alloc_nokey(ix, &n2), 0);
+	assert_int_equal(n1, hb + 2);
+	assert_int_equal(n2, hb + 3);
+	assert_int_equal(sp_index_free(ix, s2, 0), 0);
+	/* Below the budget with no cold slot at home: a cold slot of the other
+	 * shard, and key 2 keeps its warm slot. */
+	assert_int_equal(sp_index_alloc(ix, 4, &s4), 0);
+	assert_int_equal(s4 / 4, 1 - h);
 	assert_int_equal(sp_index_alloc(ix, 2, &again), 0);
 	assert_int_equal(again, s2);
 	sp_index_stats st;
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
-	assert_int_equal(st.affine_hits, 1);
+	assert_int_equal(st.affine_hits, 2);
 	assert_int_equal(st.warm_steals, 1);
-	assert_int_equal(st.cold_picks, 2);
+	assert_int_equal(st.cold_picks, 5);
 	assert_int_equal(sp_index_check(ix), 0);
 	sp_index_destroy(ix);
 }
@@ -296,7 +307,7 @@ int main(void)
 		cmocka_unit_test(test_layout_and_exhaustion),
 		cmocka_unit_test(test_bad_shard_configs),
 		cmocka_unit_test(test_cross_shard_affinity_and_clear),
-		cmocka_unit_test(test_budget_borrowing_keeps_warm_slots),
+		cmocka_unit_test(test_budget_is_global),
 		cmocka_unit_test(test_free_many_across_shards_is_atomic),
 		cmocka_unit_test(test_random_ops_keep_invariants),
 	};
