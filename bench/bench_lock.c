@@ -1,0 +1,93 @@
+/*
+ * bench_lock.c: the floor of a locked design: the cost of one uncontended
+ * acquire + release of the lock slotpool uses (src/lock.h), in a process
+ * that has started a second thread (so every path is the multi-threaded
+ * one, as inside a server), beside a pthread mutex measured the same way.
+ * Prints the median of the repeats in ns, and "floor_ns=X" for scripts.
+ *
+ *   bench_lock [REPEATS]      (default 11; 10^7 pairs each)
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "lock.h"
+
+#define PAIRS 10000000
+
+static pthread_mutex_t park_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t park_cv = PTHREAD_COND_INITIALIZER;
+static int park_done;
+
+static void *park(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&park_mu);
+	while (!park_done)
+		pthread_cond_wait(&park_cv, &park_mu);
+	pthread_mutex_unlock(&park_mu);
+	return NULL;
+}
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	int reps = argc > 1 ? atoi(argv[1]) : 11;
+	if (reps < 1 || reps > 1000)
+		reps = 11;
+	pthread_t t;
+	if (pthread_create(&t, NULL, park, NULL) != 0)
+		return 1;
+	static sp__lock l;
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	static volatile unsigned sink;
+	sp__lock_init(&l);
+	double *spin = malloc(sizeof(double) * (size_t)reps);
+	double *mtx = malloc(sizeof(double) * (size_t)reps);
+	for (int r = 0; r < reps; r++) {
+		double t0 = now_ns();
+		for (int i = 0; i < PAIRS; i++) {
+			sp__lock_acquire(&l);
+			sink = sink + 1;
+			sp__lock_release(&l);
+		}
+		double t1 = now_ns();
+		for (int i = 0; i < PAIRS; i++) {
+			pthread_mutex_lock(&m);
+			sink = sink + 1;
+			pthread_mutex_unlock(&m);
+		}
+		double t2 = now_ns();
+		spin[r] = (t1 - t0) / PAIRS;
+		mtx[r] = (t2 - t1) / PAIRS;
+	}
+	qsort(spin, (size_t)reps, sizeof(double), cmp);
+	qsort(mtx, (size_t)reps, sizeof(double), cmp);
+	printf("lock+unlock, uncontended, second thread started (median of %d x %d):\n", reps, PAIRS);
+	printf("  slotpool lock (src/lock.h)  %6.2f ns  (min %.2f, max %.2f)\n", spin[reps / 2], spin[0],
+	       spin[reps - 1]);
+	printf("  pthread_mutex               %6.2f ns  (min %.2f, max %.2f)\n", mtx[reps / 2], mtx[0],
+	       mtx[reps - 1]);
+	printf("floor_ns=%.3f\n", spin[reps / 2]);
+	pthread_mutex_lock(&park_mu);
+	park_done = 1;
+	pthread_cond_signal(&park_cv);
+	pthread_mutex_unlock(&park_mu);
+	pthread_join(t, NULL);
+	free(spin);
+	free(mtx);
+	return 0;
+}

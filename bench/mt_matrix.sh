@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# mt_matrix.sh: multi-thread throughput and affinity of the sharded index,
+# on the workload of `seed_replay --mt` (each thread alloc(zipf key)/free with
+# its own stream), measured in one run:
+#   1. threads x shards: total Mops/s (median of ROUNDS runs, each the best
+#      of 3) for one shard, automatic shards and, when rustc can build it,
+#      the seed's single lock; threads 1, 2, then 4, 8, 16 up to nproc;
+#   2. the targets: 1 thread automatic vs 1 shard, 2 threads automatic vs
+#      1 thread, 2 threads automatic vs the seed with 2 threads;
+#   3. affine hit rate with S shards against one shard, 2 threads, for
+#      capacity {1000, 10000} x keys {100, 1000} x budget {cap/10, cap}.
+# A benchmark, not a test.
+#
+# Usage: bench/mt_matrix.sh BUILD_DIR [ROUNDS] [OPS_PER_THREAD] [SHARDS_FOR_HITS]
+set -euo pipefail
+build="$1" rounds="${2:-5}" ops="${3:-1000000}" hit_shards="${4:-0}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+sim="$build/tools/slotpool-sim"
+anchors="$root/../shared/anchors"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+seed=""
+if [ -n "${SEED_REPLAY:-}" ] && [ -x "$SEED_REPLAY" ]; then seed="$SEED_REPLAY"
+elif [ -f "$anchors/seed_replay.rs" ] && { command -v rustc >/dev/null || [ -x "$HOME/.cargo/bin/rustc" ]; }; then
+  if ANCHOR_BIN="$tmp/anchor" "$anchors/build.sh" >/dev/null 2>&1; then seed="$tmp/anchor/seed_replay"; fi
+fi
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -nE "s/.*\"$1\":([0-9.]+).*/\\1/p"; }
+# ours CAP WARM SHARDS THREADS KEYS -> "mops hit_rate shards_used"
+ours() {
+  "$sim" mt --capacity "$1" --warm "$2" --shards "$3" --threads "$4" --ops "$ops" --keys "$5" \
+    --zipf 1.0 --repeat 3 --json >"$tmp/j"
+  echo "$(field mops <"$tmp/j") $(field affine_hit_rate <"$tmp/j")"
+}
+seedmt() {
+  "$seed" --mt "$1" "$2" --threads "$3" --ops "$ops" --keys "$4" --zipf 1.0 --repeat 3 |
+    sed -n 's/.*mops=\([0-9.]*\).*/\1/p'
+}
+# med CMD...: median over ROUNDS of the first word CMD prints
+med() { for _ in $(seq "$rounds"); do "$@" | awk '{ print $1 }'; done | median; }
+
+n=$(nproc)
+threads="1 2"
+for t in 4 8 16; do [ "$t" -le "$n" ] && threads="$threads $t"; done
+auto=$("$sim" mt --capacity 10000 --warm 1000 --shards 0 --threads 1 --ops 1000 --keys 10 --json | field shards)
+echo "machine: $n CPUs; automatic shards for 10000 slots: $( [ "$auto" = 0 ] && echo "one per CPU (<= 16)" || echo "$auto")"
+echo
+echo "1. throughput, capacity 10000, warm 1000, 1000 keys zipf 1.0, $ops ops/thread, Mops/s (median of $rounds)"
+printf '| %7s | %9s | %9s | %9s |\n' threads "1 shard" automatic "seed"
+printf '|--------:|----------:|----------:|----------:|\n'
+declare -A one autos seeds
+for t in $threads; do
+  one[$t]=$(med ours 10000 1000 1 "$t" 1000)
+  autos[$t]=$(med ours 10000 1000 0 "$t" 1000)
+  seeds[$t]="-"
+  [ -z "$seed" ] || seeds[$t]=$(med seedmt 10000 1000 "$t" 1000)
+  printf '| %7s | %9s | %9s | %9s |\n' "$t" "${one[$t]}" "${autos[$t]}" "${seeds[$t]}"
+done
+echo
+echo "2. targets"
+awk -v a="${autos[1]}" -v o="${one[1]}" 'BEGIN { printf "  1 thread, automatic vs 1 shard:   %.2fx the time (target <= 1.1)\n", o / a }'
+awk -v a2="${autos[2]}" -v a1="${autos[1]}" 'BEGIN { printf "  2 threads vs 1 thread, automatic:  %.2fx the throughput (target >= 1.8)\n", a2 / a1 }'
+awk -v a2="${autos[2]}" -v o1="${one[1]}" 'BEGIN { printf "  2 threads automatic vs 1 shard, 1 thread: %.2fx\n", a2 / o1 }'
+[ -z "$seed" ] || awk -v a2="${autos[2]}" -v s2="${seeds[2]}" 'BEGIN { printf "  2 threads, automatic vs seed:     %.2fx the throughput (target >= 5)\n", a2 / s2 }'
+echo
+hs=$hit_shards; [ "$hs" = 0 ] && hs="automatic"
+echo "3. affine hit rate, 2 threads, $hs shards vs 1 shard (median of $rounds)"
+printf '| %8s | %5s | %6s | %8s | %8s | %7s |\n' capacity keys warm "1 shard" "sharded" ratio
+printf '|---------:|------:|-------:|---------:|---------:|--------:|\n'
+worst=9
+for cap in 1000 10000; do for keys in 100 1000; do for warm in $((cap / 10)) "$cap"; do
+  h1=$(for _ in $(seq "$rounds"); do ours "$cap" "$warm" 1 2 "$keys" | awk '{ print $2 }'; done | median)
+  hs_=$(for _ in $(seq "$rounds"); do ours "$cap" "$warm" "$hit_shards" 2 "$keys" | awk '{ print $2 }'; done | median)
+  r=$(awk -v a="$hs_" -v b="$h1" 'BEGIN { printf "%.4f", (b > 0) ? a / b : 1 }')
+  worst=$(awk -v w="$worst" -v r="$r" 'BEGIN { if (r + 0 < w + 0) print r; else print w }')
+  printf '| %8s | %5s | %6s | %8s | %8s | %7s |\n' "$cap" "$keys" "$warm" "$h1" "$hs_" "$r"
+done; done; done
+echo "  worst sharded/1-shard hit-rate ratio: $worst (target >= 0.98)"
