@@ -140,9 +140,6 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 			sh->pol.shard = i;
 		}
 		sp__lock_init(&sh->lock);
-		sh->pub_slack = share / 16;
-		atomic_init(&sh->warm_pub, 0);
-		atomic_init(&sh->cold_pub, scap > 0);
 	}
 	ix->nshards = n;
 	*out = ix;
@@ -178,19 +175,15 @@ static inline int clear1_locked(struct sp__shard *sh, uint64_t key, uint32_t *sl
 	return 0;
 }
 
-/* Validates and frees a slot of a locked shard; releases the lock. With
- * several shards the published fields are refreshed too. */
-static inline int free_locked(struct sp__shard *sh, uint32_t local, uint64_t bytes, int sharded)
+/* Validates and frees a slot of a locked shard; releases the lock. */
+static inline int free_locked(struct sp__shard *sh, uint32_t local, uint64_t bytes)
 {
 	uint64_t sum;
 	int err = sp__policy_can_free(&sh->pol, local);
 	if (!err && __builtin_add_overflow(sh->pol.unused_bytes, bytes, &sum))
 		err = -EOVERFLOW;
-	if (!err) {
+	if (!err)
 		sp__policy_free(&sh->pol, local, bytes);
-		if (sharded)
-			sp__shard_publish(sh);
-	}
 	sp__lock_release(&sh->lock);
 	return err;
 }
@@ -208,11 +201,10 @@ __attribute__((noinline)) static int clear1_slow(struct sp__shard *sh, uint64_t 
 	return clear1_locked(sh, key, slot);
 }
 
-__attribute__((noinline)) static int free_slow(struct sp__shard *sh, uint32_t local, uint64_t bytes,
-                                               int sharded)
+__attribute__((noinline)) static int free_slow(struct sp__shard *sh, uint32_t local, uint64_t bytes)
 {
 	sp__lock_wait(&sh->lock);
-	return free_locked(sh, local, bytes, sharded);
+	return free_locked(sh, local, bytes);
 }
 
 /* ---- several shards ------------------------------------------------------- */
@@ -234,7 +226,6 @@ static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uin
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		uint32_t s = sp__take_affine(&sh->pol, key, keep);
-		sp__shard_publish(sh);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL)
 			return sh->base + s;
@@ -257,13 +248,12 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 	for (uint32_t k = 1; k < ix->nshards; k++) {
 		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
 		struct sp__shard *sh = &ix->shards[j];
-		if (!atomic_load_explicit(&sh->cold_pub, memory_order_relaxed))
+		if (!atomic_load_explicit(&sh->pol.cold_pub, memory_order_relaxed))
 			continue;
 		uint32_t s = SP__NIL;
 		sp__lock_acquire(&sh->lock);
 		if (sp__policy_has_cold(&sh->pol))
 			s = sp__take_cold(&sh->pol, tag, key);
-		sp__shard_publish(sh);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL)
 			return sh->base + s;
@@ -274,7 +264,7 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 static int others_have_cold(const sp_index *ix, uint32_t home)
 {
 	for (uint32_t j = 0; j < ix->nshards; j++)
-		if (j != home && atomic_load_explicit(&ix->shards[j].cold_pub, memory_order_relaxed))
+		if (j != home && atomic_load_explicit(&ix->shards[j].pol.cold_pub, memory_order_relaxed))
 			return 1;
 	return 0;
 }
@@ -293,7 +283,7 @@ static int below_budget(const sp_index *ix, const struct sp__shard *hs)
 	uint64_t warm = hs->pol.unused_warm;
 	for (uint32_t j = 0; j < ix->nshards; j++)
 		if (&ix->shards[j] != hs)
-			warm += atomic_load_explicit(&ix->shards[j].warm_pub, memory_order_relaxed);
+			warm += atomic_load_explicit(&ix->shards[j].pol.warm_pub, memory_order_relaxed);
 	return warm < ix->max_warm;
 }
 
@@ -334,7 +324,6 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 	s = sp__take_other(&hs->pol, tag, key);
 	if (s != SP__NIL)
 		goto done_home;
-	sp__shard_publish(hs);
 	sp__lock_release(&hs->lock);
 	/* Home is entirely in use: any other shard's policy. */
 	for (uint32_t k = 1; k < ix->nshards; k++) {
@@ -342,7 +331,6 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		s = sp__take_other(&sh->pol, tag, key);
-		sp__shard_publish(sh);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL) {
 			s += sh->base;
@@ -352,7 +340,6 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 	atomic_fetch_add_explicit(&ix->failed_allocs, 1, memory_order_relaxed);
 	return -ENOSPC;
 done_home:
-	sp__shard_publish(hs);
 	sp__lock_release(&hs->lock);
 	s += hs->base;
 out:
@@ -366,7 +353,6 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 	struct sp__shard *hs = &ix->shards[home];
 	sp__lock_acquire(&hs->lock);
 	uint32_t s = sp__take_affine(&hs->pol, key, 0);
-	sp__shard_publish(hs);
 	sp__lock_release(&hs->lock);
 	if (s != SP__NIL)
 		s += hs->base;
@@ -391,7 +377,6 @@ __attribute__((noinline)) static int alloc_sharded_wait(sp_index *ix, uint32_t h
 	uint32_t s = sp__take_affine(&hs->pol, key, 1);
 	if (s == SP__NIL)
 		return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
-	sp__shard_publish(hs);
 	sp__lock_release(&hs->lock);
 	*slot = hs->base + s;
 	return 0;
@@ -411,7 +396,6 @@ SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
 		uint32_t s = sp__take_affine(&hs->pol, key, 1);
 		if (s == SP__NIL)
 			return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
-		sp__shard_publish(hs);
 		sp__lock_release(&hs->lock);
 		*slot = hs->base + s;
 		return 0;
@@ -453,12 +437,11 @@ SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
 {
 	if (!ix || slot >= ix->capacity)
 		return -EINVAL;
-	int sharded = ix->nshards != 1;
-	struct sp__shard *sh = sharded ? owner(ix, slot) : ix->shards;
+	struct sp__shard *sh = ix->nshards != 1 ? owner(ix, slot) : ix->shards;
 	uint32_t local = slot - sh->base;
 	if (!sp__lock_try(&sh->lock))
-		return free_slow(sh, local, bytes_resident, sharded);
-	return free_locked(sh, local, bytes_resident, sharded);
+		return free_slow(sh, local, bytes_resident);
+	return free_locked(sh, local, bytes_resident);
 }
 
 /* Marks a slot as listed in the batch (a second listing then fails
@@ -535,7 +518,6 @@ SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots, const uint64_
 	}
 	for (uint32_t j = 0; j < ix->nshards; j++) {
 		if (mask >> j & 1) {
-			sp__shard_publish(&ix->shards[j]);
 			sp__lock_release(&ix->shards[j].lock);
 		}
 	}

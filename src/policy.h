@@ -12,6 +12,7 @@
 #define SP_POLICY_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -39,6 +40,11 @@ struct sp__policy {
 	/* Sharded index: the summary to keep exact, and this shard's number. */
 	const struct sp__hint *hint;
 	uint32_t shard;
+	/* Copies for other shards' threads, who read them without the lock:
+	 * unused_warm (to judge the global budget) and "has cold slots". A
+	 * relaxed store is a plain store, cheaper than deciding to skip it. */
+	atomic_uint warm_pub;
+	atomic_uint cold_pub;
 };
 
 int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm);
@@ -128,6 +134,7 @@ static inline uint32_t sp__use(struct sp__policy *p, uint32_t s, uint32_t tag, u
 static inline void sp__warm_taken(struct sp__policy *p, uint32_t s)
 {
 	p->unused_warm--;
+	atomic_store_explicit(&p->warm_pub, p->unused_warm, memory_order_relaxed);
 	p->unused_bytes -= p->slots[s].word;
 }
 
@@ -145,7 +152,10 @@ static inline int sp__policy_under_budget(const struct sp__policy *p)
 static inline uint32_t sp__take_cold(struct sp__policy *p, uint32_t tag, uint64_t key)
 {
 	p->cold_picks++;
-	return sp__use(p, p->next_cold++, tag, key);
+	uint32_t s = p->next_cold++;
+	if (p->next_cold == p->capacity)
+		atomic_store_explicit(&p->cold_pub, 0, memory_order_relaxed);
+	return sp__use(p, s, tag, key);
 }
 
 /*
@@ -248,6 +258,7 @@ static inline void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t by
 	}
 	S[s].word = bytes;
 	p->unused_warm++;
+	atomic_store_explicit(&p->warm_pub, p->unused_warm, memory_order_relaxed);
 	p->unused_bytes += bytes;
 	p->frees++;
 }
