@@ -12,6 +12,7 @@
 # A benchmark, not a test.
 #
 # Usage: bench/mt_matrix.sh BUILD_DIR [ROUNDS] [OPS_PER_THREAD] [SHARDS_FOR_HITS]
+#        (SEED_REPLAY=path uses a prebuilt seed replayer)
 set -euo pipefail
 build="$1" rounds="${2:-5}" ops="${3:-1000000}" hit_shards="${4:-0}"
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -11,6 +11,7 @@
 # A benchmark, not a test: it prints, it does not judge.
 #
 # Usage: bench/replay_matrix.sh BUILD_DIR [ROUNDS] [OPS]
+#        (SEED_REPLAY=path uses a prebuilt seed replayer)
 set -euo pipefail
 build="$1" rounds="${2:-5}" ops="${3:-1000000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +21,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 seed=""
-if [ -f "$anchors/seed_replay.rs" ] && { command -v rustc >/dev/null || [ -x "$HOME/.cargo/bin/rustc" ]; }; then
+if [ -n "${SEED_REPLAY:-}" ] && [ -x "$SEED_REPLAY" ]; then seed="$SEED_REPLAY"
+elif [ -f "$anchors/seed_replay.rs" ] && { command -v rustc >/dev/null || [ -x "$HOME/.cargo/bin/rustc" ]; }; then
   if ANCHOR_BIN="$tmp/anchor" "$anchors/build.sh" >/dev/null 2>&1; then seed="$tmp/anchor/seed_replay"; fi
 fi
 [ -n "$seed" ] || echo "replay_matrix: seed replayer unavailable (no rustc or ../shared/anchors): slotpool only"
