@@ -1,7 +1,8 @@
 # Thin wrapper over CMake. Targets:
 #   make               Release build in build/release
 #   make check         install missing test packages, then build and run every
-#                      test: Release, ASan+UBSan, TSan (thread tests), install check
+#                      test: Release, ASan+UBSan, TSan (thread tests), install check,
+#                      then lint and valgrind (docs/ROBUSTNESS.md)
 #   make demo          build and run the demo
 #   make bench         run the benchmarks
 #   make lint          cppcheck + clang-tidy over src/ include/ tools/ (scripts/lint.sh)
@@ -26,7 +27,7 @@ build:
 deps:
 	@scripts/install-deps.sh
 
-check: deps check-release check-asan check-tsan
+check: deps check-release check-asan check-tsan lint valgrind
 	@echo "make check: all test builds passed"
 
 check-release: build
@@ -60,8 +61,19 @@ demo: build
 	@echo "== memory pool: a toy function host, affinity vs none vs mmap+memcpy =="
 	$(B)/release/examples/example_host
 
+# Benchmarks print ratios measured in one run; docs/PERFORMANCE.md keeps the
+# latest tables. BENCH_ROUNDS sets the rounds whose median is reported.
+BENCH_ROUNDS ?= 5
 bench: build
-	@echo "make bench: benchmarks run from build/release (see docs/PERFORMANCE.md)"
+	@echo "== index allocator: bytes per slot =="
+	$(B)/release/bench/bench_memory 1000000
+	@echo; echo "== index allocator: the lock floor =="
+	$(B)/release/bench/bench_lock
+	@echo; echo "== index allocator: replay against the seed (one shard) =="
+	bench/replay_matrix.sh $(B)/release $(BENCH_ROUNDS)
+	@echo; echo "== index allocator: threads and shards =="
+	bench/mt_matrix.sh $(B)/release $(BENCH_ROUNDS)
+	@echo; echo "== memory pool: instantiate latency =="
 	$(B)/release/bench/bench_mempool
 
 FUZZ_SECONDS ?= 60
