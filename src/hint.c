@@ -8,8 +8,12 @@
 
 int sp__hint_init(struct sp__hint *h, uint32_t capacity, uint32_t shards)
 {
-	uint32_t cells = 1;
-	while (cells < capacity / 2 && cells < (UINT32_C(1) << 30))
+	/* A column needs room for its own shard's keys only: capacity/shards
+	 * cells (rounded up to a power of two, at least 64) keep false "maybe"s
+	 * rare while the summary stays under 2 bytes a slot for any count of
+	 * shards. */
+	uint32_t cells = 64;
+	while (cells < capacity / shards && cells < (UINT32_C(1) << 30))
 		cells <<= 1;
 	/* calloc: zero counts, and untouched pages cost nothing. */
 	h->count = calloc((size_t)cells * shards, sizeof(atomic_uchar));

@@ -12,9 +12,9 @@
  * only ever says "maybe", which costs a useless lock, never a missed slot.
  *
  * Layout: one column of `cells` bytes per shard, cells = the power of two
- * >= total capacity / 2: a shard's writes stay in its own column, so shards
- * never write the same cache line; only readers look across.
- * Memory: about shards / 2 bytes per slot (1 byte a slot with 2 shards).
+ * >= capacity / shards (at least 64): a shard's writes stay in its own
+ * column, so shards never write the same cache line; only readers look
+ * across. Memory: 1 to 2 bytes per slot, whatever the number of shards.
  */
 #ifndef SP_HINT_H
 #define SP_HINT_H

@@ -45,6 +45,7 @@ struct sp_index {
 	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
 	uint32_t max_warm;      /* the whole warm budget */
 	struct sp__hint hint;   /* only with several shards */
+	atomic_llong warm_total;     /* sharded: warm slots, each shard's within its slack */
 	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
 	atomic_ullong clear_misses;
 	/* Inline, so the one-shard path reaches its lock with no extra load. */
@@ -138,6 +139,8 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 		if (n > 1) {
 			sh->pol.hint = &ix->hint;
 			sh->pol.shard = i;
+			sh->pol.warm_total = &ix->warm_total;
+			sh->pol.warm_slack = share / 16;
 		}
 		sp__lock_init(&sh->lock);
 	}
@@ -271,20 +274,18 @@ static int others_have_cold(const sp_index *ix, uint32_t home)
 
 /*
  * Below the budget, steps 2-3 prefer a cold slot. Home decides alone while
- * it is below its share; past it, the published warm counts of all shards
- * (home's exact) say whether the whole index is below the budget, as one
- * shard would judge it. So one thread may keep every warm slot of the
- * budget in its home shard instead of evicting at half of it.
+ * it is below its share; past it, the index-wide warm count (each shard's
+ * part within its slack, home's exact) says whether the whole index is below
+ * the budget, as one shard would judge it. So one thread may keep every warm
+ * slot of the budget in its home shard instead of evicting at half of it.
  */
-static int below_budget(const sp_index *ix, const struct sp__shard *hs)
+static int below_budget(sp_index *ix, const struct sp__shard *hs)
 {
 	if (sp__policy_under_budget(&hs->pol))
 		return 1;
-	uint64_t warm = hs->pol.unused_warm;
-	for (uint32_t j = 0; j < ix->nshards; j++)
-		if (&ix->shards[j] != hs)
-			warm += atomic_load_explicit(&ix->shards[j].pol.warm_pub, memory_order_relaxed);
-	return warm < ix->max_warm;
+	int64_t warm = atomic_load_explicit(&ix->warm_total, memory_order_relaxed) +
+	               (int64_t)hs->pol.unused_warm - (int64_t)hs->pol.warm_flushed;
+	return warm < (int64_t)ix->max_warm;
 }
 
 /*

@@ -30,7 +30,6 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
 	}
 	p->capacity = capacity;
 	p->max_warm = max_warm;
-	atomic_init(&p->warm_pub, 0);
 	atomic_init(&p->cold_pub, capacity > 0);
 	p->slots[capacity].warm_prev = capacity;
 	p->slots[capacity].warm_next = capacity;

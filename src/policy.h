@@ -40,10 +40,14 @@ struct sp__policy {
 	/* Sharded index: the summary to keep exact, and this shard's number. */
 	const struct sp__hint *hint;
 	uint32_t shard;
-	/* Copies for other shards' threads, who read them without the lock:
-	 * unused_warm (to judge the global budget) and "has cold slots". A
-	 * relaxed store is a plain store, cheaper than deciding to skip it. */
-	atomic_uint warm_pub;
+	/* Sharded index: the index-wide count of warm slots, which this shard
+	 * updates when its own count has moved by more than warm_slack since
+	 * warm_flushed, so that every thread judges the global budget with one
+	 * load and the shared line is written once per warm_slack changes. */
+	atomic_llong *warm_total;
+	uint32_t warm_flushed;
+	uint32_t warm_slack;
+	/* Read by other shards' threads without the lock: "has cold slots". */
 	atomic_uint cold_pub;
 };
 
@@ -130,11 +134,23 @@ static inline uint32_t sp__use(struct sp__policy *p, uint32_t s, uint32_t tag, u
 	return s;
 }
 
+/* Passes a large enough change of unused_warm on to the index-wide count. */
+static inline void sp__warm_note(struct sp__policy *p)
+{
+	if (!p->warm_total)
+		return;
+	int32_t d = (int32_t)(p->unused_warm - p->warm_flushed);
+	if (d > (int32_t)p->warm_slack || d < -(int32_t)p->warm_slack) {
+		atomic_fetch_add_explicit(p->warm_total, d, memory_order_relaxed);
+		p->warm_flushed = p->unused_warm;
+	}
+}
+
 /* Bookkeeping shared by every pick of a warm slot. */
 static inline void sp__warm_taken(struct sp__policy *p, uint32_t s)
 {
 	p->unused_warm--;
-	atomic_store_explicit(&p->warm_pub, p->unused_warm, memory_order_relaxed);
+	sp__warm_note(p);
 	p->unused_bytes -= p->slots[s].word;
 }
 
@@ -258,7 +274,7 @@ static inline void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t by
 	}
 	S[s].word = bytes;
 	p->unused_warm++;
-	atomic_store_explicit(&p->warm_pub, p->unused_warm, memory_order_relaxed);
+	sp__warm_note(p);
 	p->unused_bytes += bytes;
 	p->frees++;
 }
