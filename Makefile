@@ -66,7 +66,8 @@ demo: build
 BENCH_ROUNDS ?= 5
 bench: build
 	@echo "== index allocator: bytes per slot =="
-	$(B)/release/bench/bench_memory 1000000
+	$(B)/release/bench/bench_memory 1000000 1
+	$(B)/release/bench/bench_memory 1000000 16
 	@echo; echo "== index allocator: the lock floor =="
 	$(B)/release/bench/bench_lock
 	@echo; echo "== index allocator: replay against the seed (one shard) =="
