@@ -50,10 +50,11 @@ for t in "${targets[@]}"; do
   # into a reproducer.
   "$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$art/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
-  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
-  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
-  cov="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)"
-  ft="$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)"
+  # A run that crashes at once prints no stats: `|| true` keeps set -e quiet.
+  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)" || true
+  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)" || true
+  cov="$( (grep -o 'cov: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)"
+  ft="$( (grep -o 'ft: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)"
   found="$(find "$art" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
     -o -name 'oom-*' \) -newer "$stamp" | sort)"
   result=ok
