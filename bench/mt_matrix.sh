@@ -15,18 +15,10 @@
 #        (SEED_REPLAY=path uses a prebuilt seed replayer)
 set -euo pipefail
 build="$1" rounds="${2:-5}" ops="${3:-1000000}" hit_shards="${4:-0}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
 sim="$build/tools/slotpool-sim"
-anchors="$root/../shared/anchors"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-seed=""
-if [ -n "${SEED_REPLAY:-}" ] && [ -x "$SEED_REPLAY" ]; then seed="$SEED_REPLAY"
-elif [ -f "$anchors/seed_replay.rs" ] && { command -v rustc >/dev/null || [ -x "$HOME/.cargo/bin/rustc" ]; }; then
-  if ANCHOR_BIN="$tmp/anchor" "$anchors/build.sh" >/dev/null 2>&1; then seed="$tmp/anchor/seed_replay"; fi
-fi
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+find_seed
 field() { sed -nE "s/.*\"$1\":([0-9.]+).*/\\1/p"; }
 # ours CAP WARM SHARDS THREADS KEYS -> "mops hit_rate shards_used"
 ours() {

@@ -14,22 +14,13 @@
 #        (SEED_REPLAY=path uses a prebuilt seed replayer)
 set -euo pipefail
 build="$1" rounds="${2:-5}" ops="${3:-1000000}"
-root="$(cd "$(dirname "$0")/.." && pwd)"
 sim="$build/tools/slotpool-sim"
-anchors="$root/../shared/anchors"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-seed=""
-if [ -n "${SEED_REPLAY:-}" ] && [ -x "$SEED_REPLAY" ]; then seed="$SEED_REPLAY"
-elif [ -f "$anchors/seed_replay.rs" ] && { command -v rustc >/dev/null || [ -x "$HOME/.cargo/bin/rustc" ]; }; then
-  if ANCHOR_BIN="$tmp/anchor" "$anchors/build.sh" >/dev/null 2>&1; then seed="$tmp/anchor/seed_replay"; fi
-fi
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+find_seed
 [ -n "$seed" ] || echo "replay_matrix: seed replayer unavailable (no rustc or ../shared/anchors): slotpool only"
-
 floor=$("$build/bench/bench_lock" 7 | sed -n 's/^floor_ns=//p')
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ours_ns() { "$sim" replay "$1" --capacity "$2" --warm "$3" --shards 1 --repeat 3 --json | sed -nE 's/.*"ns_per_op":([0-9.]+).*/\1/p'; }
 seed_ns() { "$seed" "$2" "$3" "$1" --quiet --repeat 3 2>&1 | sed -n 's/.*ns_per_op=\([0-9.]*\).*/\1/p'; }
 
