@@ -217,13 +217,20 @@ static inline uint32_t home_of(const sp_index *ix)
 	return fastmod(sp__home_ordinal(), ix->mod_shards, ix->nshards);
 }
 
+/* The k-th shard after home, wrapping: other shards are tried in the same
+ * rotation from every home, so no shard is everybody's second choice. */
+static inline uint32_t after(const sp_index *ix, uint32_t home, uint32_t k)
+{
+	return home + k < ix->nshards ? home + k : home + k - ix->nshards;
+}
+
 /* Step 1 in the shards other than home that the summary points at (cell of
  * the key); SP__NIL if none has the key. */
 static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uint64_t key,
                                  int keep)
 {
 	for (uint32_t k = 1; k < ix->nshards; k++) {
-		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
+		uint32_t j = after(ix, home, k);
 		if (!sp__hint_maybe(&ix->hint, cell, j))
 			continue;
 		struct sp__shard *sh = &ix->shards[j];
@@ -249,7 +256,7 @@ static inline int maybe_elsewhere(const sp_index *ix, uint32_t home, uint32_t ce
 static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t key)
 {
 	for (uint32_t k = 1; k < ix->nshards; k++) {
-		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
+		uint32_t j = after(ix, home, k);
 		struct sp__shard *sh = &ix->shards[j];
 		if (!atomic_load_explicit(&sh->pol.cold_pub, memory_order_relaxed))
 			continue;
@@ -328,7 +335,7 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 	sp__lock_release(&hs->lock);
 	/* Home is entirely in use: any other shard's policy. */
 	for (uint32_t k = 1; k < ix->nshards; k++) {
-		uint32_t j = home + k < ix->nshards ? home + k : home + k - ix->nshards;
+		uint32_t j = after(ix, home, k);
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		s = sp__take_other(&sh->pol, tag, key);
