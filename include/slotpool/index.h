@@ -99,8 +99,8 @@ typedef struct sp_index_config {
 } sp_index_config;
 
 /*
- * A consistent snapshot of an index (sp_index_stats). Counters count since
- * sp_index_create.
+ * A snapshot of an index (sp_index_get_stats), consistent for each shard
+ * (taken under its lock). Counters count since sp_index_create.
  */
 typedef struct sp_index_stats {
 	uint32_t capacity;             /* slots in the index */
@@ -110,7 +110,8 @@ typedef struct sp_index_stats {
 	uint32_t keys_with_warm;       /* keys holding >= 1 warm slot (a key
 	                                  warm in two shards counts twice) */
 	uint32_t shards;               /* shards in use */
-	uint64_t unused_bytes_resident;/* sum of bytes_resident over warm slots */
+	uint64_t unused_bytes_resident;/* sum of bytes_resident over warm slots
+	                                  (saturates at UINT64_MAX over shards) */
 	uint64_t allocs;               /* successful alloc/alloc_nokey/clear calls */
 	uint64_t frees;                /* slots freed (free_many counts each) */
 	uint64_t affine_hits;          /* alloc(key) served by key's warm slot */
