@@ -7,9 +7,8 @@
  * [base, base + capacity). Shard i holds q + 1 slots when i < big, else q.
  *
  * One shard: each call takes the lock once, and the policy is exactly the
- * seed's. Its entry points compile to leaf functions: the contended lock
- * path is a tail call to a copy of the body, so the fast path saves no
- * registers.
+ * seed's. The contended lock path is a tail call to a copy of the body, so
+ * waiting adds nothing to the uncontended path.
  *
  * Several shards: a thread works in its home shard (home.h). An alloc for
  * key K takes K's newest warm slot in the home shard; else, guided by the
