@@ -41,10 +41,6 @@ tidy_ignore=(
   "src/image.c clang-analyzer-unix.Malloc"
   # The PAGEMAP_SCAN ioctl fills v[0..n); the analyzer cannot see the kernel write.
   "src/os_linux.c clang-analyzer-core.UndefinedBinaryOperatorResult"
-  # trim() only sees text already validated as UTF-8, so utf8_len sets cp.
-  "tools/trace.c clang-analyzer-core.CallAndMessage"
-  # A trimmed, non-blank line has at least one field, so f[0] is set.
-  "tools/trace.c clang-analyzer-core.UndefinedBinaryOperatorResult"
   # A free names a handle that an earlier op of the (validated) trace wrote.
   "tools/sim_run.c clang-analyzer-core.UndefinedBinaryOperatorResult"
   # calloc(n, sizeof *ix) with ix an sp_index **: an array of pointers, as
@@ -56,8 +52,6 @@ tidy_ignore=(
 cppcheck_ignore=(
   # The loops that set st run at least once (--repeat >= 1 is validated).
   --suppress=uninitvar:tools/sim_run.c --suppress=uninitvar:tools/sim_mt.c
-  # As for clang-tidy above: a non-blank line has a first field.
-  --suppress=uninitvar:tools/trace.c
   # `a / b ? a / b : 1` is correct; clarity, reported to the owner.
   --suppress=clarifyCalculation:tools/sim_mt.c
 )

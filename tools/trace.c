@@ -122,7 +122,7 @@ static bool ascii_space(char c)
 /* Trims [*b, *e) of Unicode white space; the range is valid UTF-8. */
 static void trim(const char **b, const char **e)
 {
-	uint32_t cp;
+	uint32_t cp = 0;
 	while (*b < *e) {
 		size_t k = utf8_len((const unsigned char *)*b, (size_t)(*e - *b), &cp);
 		if (!uni_space(cp))
@@ -202,7 +202,7 @@ static bool is(const struct field *f, const char *lit)
 static int parse_line(struct parser *p, struct trace *t, size_t lineno, const char *raw,
 		      size_t rawlen, const char *b, const char *e)
 {
-	struct field f[4];
+	struct field f[4] = {{0}};
 	size_t nf = 0;
 	for (const char *c = b; c < e && nf < 4;) {
 		while (c < e && ascii_space(*c))
@@ -269,7 +269,7 @@ int trace_parse(const char *buf, size_t len, const char *name, struct trace *out
 	/* UTF-8 first, as the seed's read_to_string does. */
 	size_t lineno = 1;
 	for (size_t i = 0; i < len;) {
-		uint32_t cp;
+		uint32_t cp = 0;
 		size_t k = utf8_len((const unsigned char *)buf + i, len - i, &cp);
 		if (k == 0)
 			return fail(&p, lineno, NULL, 0, "not valid UTF-8");
