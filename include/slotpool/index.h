@@ -27,8 +27,9 @@
  * round-robin on a thread's first use). Before taking a cold or another
  * key's slot for K at home, an alloc takes K's newest warm slot in another
  * shard if one has any (found through a per-key summary, without taking
- * every lock), and while home is at its budget share it prefers a cold slot
- * of a shard still under its share, so hits stay close to one shard's.
+ * every lock); and the warm budget is judged for the whole index (a shard
+ * past its share asks an index-wide count), so hits stay close to one
+ * shard's. A home with no cold slot left borrows one from another shard.
  * Exhaustion is reported only after every shard was tried.
  *
  * Thread-safety: every function may be called from any thread at any time,
