@@ -40,6 +40,7 @@ struct sp_index {
 	uint32_t nshards;
 	uint32_t q;   /* slots of a small shard */
 	uint32_t big; /* shards [0, big) hold q + 1 slots */
+	uint32_t edge; /* first slot of shard big: big * (q + 1) */
 	uint64_t div_q, div_q1; /* reciprocals for slot -> shard */
 	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
 	uint32_t max_warm;      /* the whole warm budget */
@@ -71,11 +72,11 @@ static inline uint32_t fastmod(uint32_t a, uint64_t m, uint32_t d)
 
 static inline struct sp__shard *owner(sp_index *ix, uint32_t slot)
 {
-	uint32_t edge = ix->big * (ix->q + 1), i;
-	if (slot < edge)
+	uint32_t i;
+	if (slot < ix->edge)
 		i = fastdiv(slot, ix->div_q1);
 	else /* the reciprocal of 1 does not fit in 64 bits */
-		i = ix->big + (ix->q == 1 ? slot - edge : fastdiv(slot - edge, ix->div_q));
+		i = ix->big + (ix->q == 1 ? slot - ix->edge : fastdiv(slot - ix->edge, ix->div_q));
 	return &ix->shards[i];
 }
 
@@ -116,6 +117,7 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 	ix->capacity = cap;
 	ix->q = cap / n;
 	ix->big = cap % n;
+	ix->edge = ix->big * (ix->q + 1);
 	ix->div_q = reciprocal(ix->q ? ix->q : 1);
 	ix->div_q1 = reciprocal(ix->q + 1);
 	ix->mod_shards = reciprocal(n);

@@ -139,9 +139,9 @@ static inline void sp__warm_note(struct sp__policy *p)
 {
 	if (!p->warm_total)
 		return;
-	int32_t d = (int32_t)(p->unused_warm - p->warm_flushed);
-	if (d > (int32_t)p->warm_slack || d < -(int32_t)p->warm_slack) {
-		atomic_fetch_add_explicit(p->warm_total, d, memory_order_relaxed);
+	uint32_t d = p->unused_warm - p->warm_flushed;
+	if (d + p->warm_slack > 2 * p->warm_slack) { /* |d| > slack, as unsigned */
+		atomic_fetch_add_explicit(p->warm_total, (int32_t)d, memory_order_relaxed);
 		p->warm_flushed = p->unused_warm;
 	}
 }
