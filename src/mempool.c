@@ -55,8 +55,12 @@ static char *slot_base(const sp_mempool *p, uint32_t i)
 	return p->slot0 + (size_t)i * p->stride;
 }
 
+/* The slot whose base is `base`: -EINVAL without a pool, -EFAULT for an
+ * address that is no slot base of this pool. */
 static int slot_of(const sp_mempool *p, const void *base, uint32_t *i)
 {
+	if (!p)
+		return -EINVAL;
 	uintptr_t b = (uintptr_t)base, s0 = (uintptr_t)p->slot0;
 	if (b < s0 || (b - s0) % p->stride || (b - s0) / p->stride >= p->nslots)
 		return -EFAULT;
@@ -622,8 +626,6 @@ SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t acces
 
 SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible)
 {
-	if (!pool)
-		return -EINVAL;
 	uint32_t i;
 	int err = slot_of(pool, base, &i);
 	if (err)
@@ -650,8 +652,6 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 
 SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 {
-	if (!pool)
-		return -EINVAL;
 	uint32_t i;
 	int err = slot_of(pool, base, &i);
 	if (err)
