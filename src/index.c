@@ -142,6 +142,7 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 			sh->pol.shard = i;
 			sh->pol.warm_total = &ix->warm_total;
 			sh->pol.warm_slack = share / 16;
+			sh->pol.warm_credit = sh->pol.warm_slack + 1;
 		}
 		sp__lock_init(&sh->lock);
 	}

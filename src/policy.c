@@ -30,10 +30,24 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
 	}
 	p->capacity = capacity;
 	p->max_warm = max_warm;
+	p->warm_credit = UINT32_MAX;
 	atomic_init(&p->cold_pub, capacity > 0);
 	p->slots[capacity].warm_prev = capacity;
 	p->slots[capacity].warm_next = capacity;
 	return 0;
+}
+
+void sp__warm_flush(struct sp__policy *p)
+{
+	if (!p->warm_total) {
+		p->warm_credit = UINT32_MAX;
+		return;
+	}
+	int32_t d = (int32_t)(p->unused_warm - p->warm_flushed);
+	if (d)
+		atomic_fetch_add_explicit(p->warm_total, d, memory_order_relaxed);
+	p->warm_flushed = p->unused_warm;
+	p->warm_credit = p->warm_slack + 1;
 }
 
 void sp__policy_fini(struct sp__policy *p)

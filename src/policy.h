@@ -40,13 +40,15 @@ struct sp__policy {
 	/* Sharded index: the summary to keep exact, and this shard's number. */
 	const struct sp__hint *hint;
 	uint32_t shard;
-	/* Sharded index: the index-wide count of warm slots, which this shard
-	 * updates when its own count has moved by more than warm_slack since
-	 * warm_flushed, so that every thread judges the global budget with one
-	 * load and the shared line is written once per warm_slack changes. */
+	/* Sharded index: the index-wide count of warm slots, to which this
+	 * shard adds its own count's change every warm_slack + 1 changes, so
+	 * that every thread judges the global budget with one load and the
+	 * shared line is written once per warm_slack + 1 changes. NULL with
+	 * one shard, whose credit then starts at its maximum. */
 	atomic_llong *warm_total;
 	uint32_t warm_flushed;
 	uint32_t warm_slack;
+	uint32_t warm_credit; /* changes left before the next flush */
 	/* Read by other shards' threads without the lock: "has cold slots". */
 	atomic_uint cold_pub;
 };
@@ -134,16 +136,15 @@ static inline uint32_t sp__use(struct sp__policy *p, uint32_t s, uint32_t tag, u
 	return s;
 }
 
-/* Passes a large enough change of unused_warm on to the index-wide count. */
+/* Passes unused_warm on to the index-wide count every warm_slack + 1
+ * changes: a decrement and a rarely taken branch on the hot path, and
+ * still |unused_warm - warm_flushed| <= warm_slack between calls. */
+void sp__warm_flush(struct sp__policy *p);
+
 static inline void sp__warm_note(struct sp__policy *p)
 {
-	if (!p->warm_total)
-		return;
-	uint32_t d = p->unused_warm - p->warm_flushed;
-	if (d + p->warm_slack > 2 * p->warm_slack) { /* |d| > slack, as unsigned */
-		atomic_fetch_add_explicit(p->warm_total, (int32_t)d, memory_order_relaxed);
-		p->warm_flushed = p->unused_warm;
-	}
+	if (__builtin_expect(--p->warm_credit == 0, 0))
+		sp__warm_flush(p);
 }
 
 /* Bookkeeping shared by every pick of a warm slot. */
