@@ -91,7 +91,10 @@ typedef struct sp_index_config {
 	 * 0 (the default) = automatic: one per online CPU, at most 16, and 1
 	 * below 128 slots. Shard i holds capacity/S slots (one more for the
 	 * first capacity%S shards) and max_unused_warm_slots/S of the budget
-	 * (one more for the first shards likewise). */
+	 * (one more for the first shards likewise). A thread's home shard
+	 * should hold its working set: with fewer busy threads than CPUs and
+	 * more live slots a thread than capacity/S, set this to the number of
+	 * threads (docs/DESIGN.md, "Known limit"). */
 	uint32_t shards;
 	/* No flags are defined yet: must be zero. */
 	uint32_t flags;
