@@ -226,15 +226,33 @@ static inline uint32_t after(const sp_index *ix, uint32_t home, uint32_t k)
 	return home + k < ix->nshards ? home + k : home + k - ix->nshards;
 }
 
-/* Step 1 in the shards other than home that the summary points at (cell of
- * the key); SP__NIL if none has the key. */
+/*
+ * Step 1 in the shards other than home that the summary points at (cell of
+ * the key), in rotation after home; SP__NIL if none has the key. Entered
+ * with home's lock held when *home_held: it is released at the first
+ * candidate, so a thread never holds two locks, and deciding and visiting
+ * are one pass over the summary that stops at the first slot found.
+ */
 static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uint64_t key,
-                                 int keep)
+                                 int keep, int *home_held)
 {
+	const atomic_uchar *col0 = sp__hint_at(&ix->hint, cell, 0), *c = col0;
+	size_t stride = (size_t)ix->hint.mask + 1;
+	uint32_t j = home;
+	c += stride * home;
 	for (uint32_t k = 1; k < ix->nshards; k++) {
-		uint32_t j = after(ix, home, k);
-		if (!sp__hint_maybe(&ix->hint, cell, j))
+		if (++j == ix->nshards) {
+			j = 0;
+			c = col0;
+		} else {
+			c += stride;
+		}
+		if (!atomic_load_explicit(c, memory_order_relaxed))
 			continue;
+		if (*home_held) {
+			sp__lock_release(&ix->shards[home].lock);
+			*home_held = 0;
+		}
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		uint32_t s = sp__take_affine(&sh->pol, key, keep);
@@ -243,15 +261,6 @@ static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uin
 			return sh->base + s;
 	}
 	return SP__NIL;
-}
-
-/* Non-zero if a shard other than home may hold warm slots of the cell. */
-static inline int maybe_elsewhere(const sp_index *ix, uint32_t home, uint32_t cell)
-{
-	for (uint32_t j = 0; j < ix->nshards; j++)
-		if (j != home && sp__hint_maybe(&ix->hint, cell, j))
-			return 1;
-	return 0;
 }
 
 /* A cold slot of another shard, for a home that has none left. */
@@ -309,14 +318,12 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 	if (tag == SP__TAG_USED_KEY) {
 		/* The summary says which other shards may hold K; they are
 		 * tried without home's lock. */
-		uint32_t cell = sp__hint_cell(&ix->hint, key);
-		if (maybe_elsewhere(ix, home, cell)) {
-			sp__lock_release(&hs->lock);
-			s = affine_elsewhere(ix, home, cell, key, 1);
-			if (s != SP__NIL)
-				goto out;
+		int held = 1;
+		s = affine_elsewhere(ix, home, sp__hint_cell(&ix->hint, key), key, 1, &held);
+		if (s != SP__NIL)
+			goto out;
+		if (!held)
 			sp__lock_acquire(&hs->lock);
-		}
 	}
 	if (below_budget(ix, hs)) {
 		if (sp__policy_has_cold(&hs->pol)) {
@@ -364,10 +371,12 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 	sp__lock_acquire(&hs->lock);
 	uint32_t s = sp__take_affine(&hs->pol, key, 0);
 	sp__lock_release(&hs->lock);
-	if (s != SP__NIL)
+	if (s != SP__NIL) {
 		s += hs->base;
-	else
-		s = affine_elsewhere(ix, home, sp__hint_cell(&ix->hint, key), key, 0);
+	} else {
+		int held = 0;
+		s = affine_elsewhere(ix, home, sp__hint_cell(&ix->hint, key), key, 0, &held);
+	}
 	if (s == SP__NIL) {
 		atomic_fetch_add_explicit(&ix->clear_misses, 1, memory_order_relaxed);
 		return -ENOENT;
