@@ -45,7 +45,6 @@ struct sp_index {
 	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
 	uint32_t max_warm;      /* the whole warm budget */
 	struct sp__hint hint;   /* only with several shards */
-	atomic_llong warm_total;     /* sharded: warm slots, each shard's within its slack */
 	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
 	atomic_ullong clear_misses;
 	/* Inline, so the one-shard path reaches its lock with no extra load. */
@@ -131,7 +130,7 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 	for (uint32_t i = 0; i < n; i++) {
 		struct sp__shard *sh = &ix->shards[i];
 		uint32_t scap = ix->q + (i < ix->big), share = w / n + (i < w % n);
-		if (sp__policy_init(&sh->pol, scap, share)) {
+		if (sp__policy_init(&sh->pol, scap, share, &sh->pub)) {
 			ix->nshards = i; /* destroy() finalises the ones made */
 			destroy(ix);
 			return -ENOMEM;
@@ -140,7 +139,6 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 		if (n > 1) {
 			sh->pol.hint = &ix->hint;
 			sh->pol.shard = i;
-			sh->pol.warm_total = &ix->warm_total;
 			sh->pol.warm_slack = share / 16;
 			sh->pol.warm_credit = sh->pol.warm_slack + 1;
 		}
@@ -269,7 +267,7 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 	for (uint32_t k = 1; k < ix->nshards; k++) {
 		uint32_t j = after(ix, home, k);
 		struct sp__shard *sh = &ix->shards[j];
-		if (!atomic_load_explicit(&sh->pol.cold_pub, memory_order_relaxed))
+		if (!atomic_load_explicit(&sh->pub.cold, memory_order_relaxed))
 			continue;
 		uint32_t s = SP__NIL;
 		sp__lock_acquire(&sh->lock);
@@ -285,25 +283,35 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 static int others_have_cold(const sp_index *ix, uint32_t home)
 {
 	for (uint32_t j = 0; j < ix->nshards; j++)
-		if (j != home && atomic_load_explicit(&ix->shards[j].pol.cold_pub, memory_order_relaxed))
+		if (j != home && atomic_load_explicit(&ix->shards[j].pub.cold, memory_order_relaxed))
 			return 1;
 	return 0;
 }
 
 /*
  * Below the budget, steps 2-3 prefer a cold slot. Home decides alone while
- * it is below its share; past it, the index-wide warm count (each shard's
- * part within its slack, home's exact) says whether the whole index is below
- * the budget, as one shard would judge it. So one thread may keep every warm
+ * it is below its share; past it, the sum of the other shards' published
+ * warm counts (each within its slack) and home's exact count says whether
+ * the whole index is below the budget, as one shard would judge it. Each
+ * shard publishes on a line of its own: one shared counter would take an
+ * atomic read-modify-write from every shard, on one line, every few changes
+ * (a sixteenth of a 62-slot share is 3). So one thread may keep every warm
  * slot of the budget in its home shard instead of evicting at half of it.
  */
-static int below_budget(sp_index *ix, const struct sp__shard *hs)
+static int below_budget(sp_index *ix, uint32_t home)
 {
+	const struct sp__shard *hs = &ix->shards[home];
 	if (sp__policy_under_budget(&hs->pol))
 		return 1;
-	int64_t warm = atomic_load_explicit(&ix->warm_total, memory_order_relaxed) +
-	               (int64_t)hs->pol.unused_warm - (int64_t)hs->pol.warm_flushed;
-	return warm < (int64_t)ix->max_warm;
+	uint64_t warm = hs->pol.unused_warm;
+	for (uint32_t j = 0; j < ix->nshards; j++) {
+		if (j == home)
+			continue;
+		warm += atomic_load_explicit(&ix->shards[j].pub.warm, memory_order_relaxed);
+		if (warm >= ix->max_warm)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -325,7 +333,7 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 		if (!held)
 			sp__lock_acquire(&hs->lock);
 	}
-	if (below_budget(ix, hs)) {
+	if (below_budget(ix, home)) {
 		if (sp__policy_has_cold(&hs->pol)) {
 			s = sp__take_cold(&hs->pol, tag, key);
 			goto done_home;

@@ -13,7 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
+int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm,
+                    struct sp__pub *pub)
 {
 	*p = (struct sp__policy){0};
 	/* malloc, not calloc: records below next_cold are written before they
@@ -30,8 +31,11 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
 	}
 	p->capacity = capacity;
 	p->max_warm = max_warm;
+	p->warm_slack = UINT32_MAX - 1;
 	p->warm_credit = UINT32_MAX;
-	atomic_init(&p->cold_pub, capacity > 0);
+	p->pub = pub;
+	atomic_init(&pub->cold, capacity > 0);
+	atomic_init(&pub->warm, 0);
 	p->slots[capacity].warm_prev = capacity;
 	p->slots[capacity].warm_next = capacity;
 	return 0;
@@ -39,14 +43,7 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm)
 
 void sp__warm_flush(struct sp__policy *p)
 {
-	if (!p->warm_total) {
-		p->warm_credit = UINT32_MAX;
-		return;
-	}
-	int32_t d = (int32_t)(p->unused_warm - p->warm_flushed);
-	if (d)
-		atomic_fetch_add_explicit(p->warm_total, d, memory_order_relaxed);
-	p->warm_flushed = p->unused_warm;
+	atomic_store_explicit(&p->pub->warm, p->unused_warm, memory_order_relaxed);
 	p->warm_credit = p->warm_slack + 1;
 }
 

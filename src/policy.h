@@ -40,20 +40,24 @@ struct sp__policy {
 	/* Sharded index: the summary to keep exact, and this shard's number. */
 	const struct sp__hint *hint;
 	uint32_t shard;
-	/* Sharded index: the index-wide count of warm slots, to which this
-	 * shard adds its own count's change every warm_slack + 1 changes, so
-	 * that every thread judges the global budget with one load and the
-	 * shared line is written once per warm_slack + 1 changes. NULL with
-	 * one shard, whose credit then starts at its maximum. */
-	atomic_llong *warm_total;
-	uint32_t warm_flushed;
+	/* What other shards' threads read without the lock (struct sp__pub,
+	 * on a line of its own in the shard). The warm count is published
+	 * every warm_slack + 1 changes, counted down: a decrement and a rarely
+	 * taken branch on the hot path, and a store that seldom invalidates a
+	 * reader's copy. One shard: nobody reads it, the slack is the maximum. */
+	struct sp__pub *pub;
 	uint32_t warm_slack;
-	uint32_t warm_credit; /* changes left before the next flush */
-	/* Read by other shards' threads without the lock: "has cold slots". */
-	atomic_uint cold_pub;
+	uint32_t warm_credit; /* changes left before the next publication */
 };
 
-int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm);
+/* Read across shards without locks; written under the owner's lock. */
+struct sp__pub {
+	atomic_uint cold; /* non-zero: the shard has cold slots */
+	atomic_uint warm; /* unused_warm, within warm_slack */
+};
+
+int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm,
+                    struct sp__pub *pub);
 void sp__policy_fini(struct sp__policy *p);
 
 
@@ -136,9 +140,7 @@ static inline uint32_t sp__use(struct sp__policy *p, uint32_t s, uint32_t tag, u
 	return s;
 }
 
-/* Passes unused_warm on to the index-wide count every warm_slack + 1
- * changes: a decrement and a rarely taken branch on the hot path, and
- * still |unused_warm - warm_flushed| <= warm_slack between calls. */
+/* Publishes unused_warm (see struct sp__policy). */
 void sp__warm_flush(struct sp__policy *p);
 
 static inline void sp__warm_note(struct sp__policy *p)
@@ -171,7 +173,7 @@ static inline uint32_t sp__take_cold(struct sp__policy *p, uint32_t tag, uint64_
 	p->cold_picks++;
 	uint32_t s = p->next_cold++;
 	if (p->next_cold == p->capacity)
-		atomic_store_explicit(&p->cold_pub, 0, memory_order_relaxed);
+		atomic_store_explicit(&p->pub->cold, 0, memory_order_relaxed);
 	return sp__use(p, s, tag, key);
 }
 

@@ -16,6 +16,9 @@ struct sp__shard {
 	alignas(64) sp__lock lock;
 	struct sp__policy pol;
 	uint32_t base; /* first slot, in the index's numbering */
+	/* Apart from the lock and the policy's hot fields, so that threads of
+	 * other shards reading it do not take those lines from the owner. */
+	alignas(64) struct sp__pub pub;
 };
 
 #endif /* SP_SHARD_H */
