@@ -19,4 +19,13 @@ static inline uint32_t sp__home_ordinal(void)
 	return v ? v - 1 : sp__home_ordinal_slow();
 }
 
+/* The index this thread used last (by its never-reused id) and its home
+ * there: one compare instead of a modulo on every call. */
+struct sp__home_memo {
+	uint64_t index_id;
+	uint32_t shard;
+};
+
+extern __attribute__((tls_model("initial-exec"))) _Thread_local struct sp__home_memo sp__home_memo;
+
 #endif /* SP_HOME_H */

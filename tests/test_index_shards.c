@@ -1,8 +1,8 @@
 /*
  * test_index_shards.c: the sharded index: layout and budget shares, cross-
  * shard affine hits and clears, a global budget, exhaustion only after every
- * shard, free_many across shards, and random operations with a structure
- * check after each. Home shards are per thread (ordinal mod shards), so
+ * shard, free_many across shards, random operations with a structure check
+ * after each, and frees pushed on another shard's remote stack. Home shards are per thread (ordinal mod shards), so
  * cross-shard cases run steps on threads started one after another.
  */
 #include <pthread.h>
@@ -360,6 +360,87 @@ static void test_summary_count_saturates(void **state)
 	sp_index_destroy(ix);
 }
 
+struct take {
+	sp_index *ix;
+	uint64_t key;
+	int err;
+	uint32_t slot;
+};
+
+static void take_step(void *p)
+{
+	struct take *t = p;
+	t->err = sp_index_alloc(t->ix, t->key, &t->slot);
+}
+
+/* A slot outside shard `home` taken by another thread, whose home is found
+ * from the slot it gets; each try uses a key of its own (the next thread
+ * would find a failed try's warm slot), returned in *key. */
+static uint32_t take_elsewhere(sp_index *ix, uint32_t home, uint32_t per_shard, uint64_t *key)
+{
+	static uint64_t next_key = 1000;
+	for (int tries = 0; tries < 8; tries++) {
+		struct take t = {ix, next_key++, -1, 0};
+		on_new_thread(take_step, &t);
+		assert_int_equal(t.err, 0);
+		if (t.slot / per_shard != home) {
+			*key = t.key;
+			return t.slot;
+		}
+		assert_int_equal(sp_index_free_many(ix, &t.slot, NULL, 1), 0);
+	}
+	fail_msg("no thread got a home other than %u", home);
+	return 0;
+}
+
+/* A free of another shard's slot goes on that shard's remote stack without
+ * its lock; it must still reject what a locked free rejects, be visible to
+ * the next alloc or clear of its key from any thread and to every query,
+ * and leave frees too large to travel to the locked path. */
+static void test_remote_free(void **state)
+{
+	(void)state;
+	sp_index *ix = mk(64, 64, 2);
+	uint32_t h = home(2), s, again;
+	uint64_t k, k6;
+	sp_index_stats st0, st;
+	uint32_t sk = take_elsewhere(ix, h, 32, &k), t = sk / 32;
+	assert_int_equal(sp_index_get_stats(ix, &st0), 0);
+
+	assert_int_equal(sp_index_free(ix, sk, 100), 0);
+	assert_int_equal(sp_index_free(ix, sk, 100), -EINVAL); /* still on the stack */
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.in_use, st0.in_use - 1);
+	assert_int_equal(st.unused_warm, st0.unused_warm + 1);
+	assert_int_equal(st.unused_bytes_resident, 100);
+	assert_int_equal(sp_index_free(ix, sk, 0), -EINVAL); /* now warm */
+	assert_int_equal(sp_index_check(ix), 0);
+
+	/* Found again by key, from this thread, in the other shard. */
+	assert_int_equal(sp_index_alloc(ix, k, &again), 0);
+	assert_int_equal(again, sk);
+	/* Pushed, not yet in the summary: a clear must still find it. */
+	assert_int_equal(sp_index_free(ix, sk, 0), 0);
+	assert_int_equal(sp_index_alloc_affine_and_clear(ix, k, &again), 0);
+	assert_int_equal(again, sk);
+	assert_int_equal(sp_index_alloc_affine_and_clear(ix, k, &s), -ENOENT);
+
+	/* A cold slot of that shard is refused without touching it. */
+	assert_int_equal(sp_index_free(ix, t * 32 + 31, 0), -EINVAL);
+	/* More than 32 bits of bytes take the lock; an overflow is reported
+	 * and the slot stays in use. */
+	uint32_t s6 = take_elsewhere(ix, h, 32, &k6);
+	assert_int_equal(sp_index_free(ix, s6, UINT64_C(1) << 40), 0);
+	assert_int_equal(sp_index_free(ix, sk, UINT64_MAX), -EOVERFLOW);
+	int state_of;
+	assert_int_equal(sp_index_slot_state(ix, sk, &state_of, NULL), 0);
+	assert_int_equal(state_of, SP_SLOT_USED);
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.unused_bytes_resident, UINT64_C(1) << 40);
+	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_free_many_across_shards_is_atomic),
 		cmocka_unit_test(test_random_ops_keep_invariants),
 		cmocka_unit_test(test_summary_count_saturates),
+		cmocka_unit_test(test_remote_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
