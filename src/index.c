@@ -146,7 +146,6 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 			sh->pol.warm_credit = sh->pol.warm_slack + 1;
 		}
 		sp__lock_init(&sh->lock);
-		atomic_init(&sh->remote, SP__NIL);
 	}
 	ix->nshards = n;
 	*out = ix;
@@ -223,82 +222,12 @@ __attribute__((noinline)) static uint32_t home_slow(const sp_index *ix)
 	return h;
 }
 
+/* One compare on the memo of the last index used, instead of a modulo. */
 static inline uint32_t home_of(const sp_index *ix)
 {
 	if (__builtin_expect(sp__home_memo.index_id == ix->id, 1))
 		return sp__home_memo.shard;
 	return home_slow(ix);
-}
-
-/*
- * Remote frees. A thread freeing a slot of a shard other than its home
- * pushes it on that shard's remote stack instead of taking the lock: the
- * lock and the policy's lines stay with the shard's own threads, and the
- * next holder of the lock frees the pushed slots (drain) before it looks
- * at anything. The push still rejects what a locked free rejects: a cold
- * slot (next_cold is read atomically) and a slot that is not in use (its
- * tag moves from used to remote by compare-and-swap, so a second free of
- * it fails). Bytes travel in warm_prev, so only frees of at most
- * UINT32_MAX bytes are pushed; larger ones take the lock and can report
- * -EOVERFLOW, while a pushed free's bytes, which the drain cannot report
- * on, saturate the shard's sum (2^64 bytes: never, in practice).
- */
-__attribute__((noinline)) static void drain_slow(struct sp__shard *sh)
-{
-	struct sp__slot *S = sh->pol.slots;
-	uint32_t s = atomic_exchange_explicit(&sh->remote, SP__NIL, memory_order_acquire);
-	uint32_t fifo = SP__NIL;
-	while (s != SP__NIL) { /* oldest push first, as a lock would have */
-		uint32_t next = S[s].warm_next;
-		S[s].warm_next = fifo;
-		fifo = s;
-		s = next;
-	}
-	while (fifo != SP__NIL) {
-		s = fifo;
-		fifo = S[s].warm_next;
-		uint64_t bytes = S[s].warm_prev, room = UINT64_MAX - sh->pol.unused_bytes;
-		S[s].aff_prev = S[s].aff_prev == SP__TAG_REMOTE_KEY ? SP__TAG_USED_KEY
-		                                                    : SP__TAG_USED_NOKEY;
-		sp__policy_free(&sh->pol, s, bytes < room ? bytes : room);
-	}
-}
-
-static inline void drain(struct sp__shard *sh)
-{
-	if (atomic_load_explicit(&sh->remote, memory_order_relaxed) != SP__NIL)
-		drain_slow(sh);
-}
-
-/* Every lock of a shard outside the one-shard hot paths goes through here. */
-static inline void shard_lock(struct sp__shard *sh)
-{
-	sp__lock_acquire(&sh->lock);
-	drain(sh);
-}
-
-/* 0 or -EINVAL, or 1 when the free must take the lock instead. */
-static int remote_free(struct sp__shard *sh, uint32_t local, uint64_t bytes)
-{
-	if (bytes > UINT32_MAX)
-		return 1;
-	if (local >= __atomic_load_n(&sh->pol.next_cold, __ATOMIC_RELAXED))
-		return -EINVAL;
-	struct sp__slot *r = &sh->pol.slots[local];
-	uint32_t tag = __atomic_load_n(&r->aff_prev, __ATOMIC_RELAXED);
-	if (!sp__tag_is_used(tag) ||
-	    !__atomic_compare_exchange_n(&r->aff_prev, &tag,
-	                                 tag == SP__TAG_USED_KEY ? SP__TAG_REMOTE_KEY
-	                                                         : SP__TAG_REMOTE_NOKEY,
-	                                 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return -EINVAL;
-	r->warm_prev = (uint32_t)bytes;
-	uint32_t head = atomic_load_explicit(&sh->remote, memory_order_relaxed);
-	do
-		r->warm_next = head;
-	while (!atomic_compare_exchange_weak_explicit(&sh->remote, &head, local,
-	                                              memory_order_release, memory_order_relaxed));
-	return 0;
 }
 
 /* The k-th shard after home, wrapping: other shards are tried in the same
@@ -329,18 +258,14 @@ static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uin
 		} else {
 			c += stride;
 		}
-		/* A slot on the shard's remote stack is not in its summary yet,
-		 * but must be found: a stack not empty makes the shard a
-		 * candidate too. */
-		if (!atomic_load_explicit(c, memory_order_relaxed) &&
-		    atomic_load_explicit(&ix->shards[j].remote, memory_order_relaxed) == SP__NIL)
+		if (!atomic_load_explicit(c, memory_order_relaxed))
 			continue;
 		if (*home_held) {
 			sp__lock_release(&ix->shards[home].lock);
 			*home_held = 0;
 		}
 		struct sp__shard *sh = &ix->shards[j];
-		shard_lock(sh);
+		sp__lock_acquire(&sh->lock);
 		uint32_t s = sp__take_affine(&sh->pol, key, keep);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL)
@@ -358,7 +283,7 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 		if (!atomic_load_explicit(&sh->pub.cold, memory_order_relaxed))
 			continue;
 		uint32_t s = SP__NIL;
-		shard_lock(sh);
+		sp__lock_acquire(&sh->lock);
 		if (sp__policy_has_cold(&sh->pol))
 			s = sp__take_cold(&sh->pol, tag, key);
 		sp__lock_release(&sh->lock);
@@ -419,7 +344,7 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 		if (s != SP__NIL)
 			goto out;
 		if (!held)
-			shard_lock(hs);
+			sp__lock_acquire(&hs->lock);
 	}
 	if (below_budget(ix, home)) {
 		if (sp__policy_has_cold(&hs->pol)) {
@@ -431,7 +356,7 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 			s = borrow_cold(ix, home, tag, key);
 			if (s != SP__NIL)
 				goto out;
-			shard_lock(hs);
+			sp__lock_acquire(&hs->lock);
 		}
 	}
 	s = sp__take_other(&hs->pol, tag, key);
@@ -442,7 +367,7 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 	for (uint32_t k = 1; k < ix->nshards; k++) {
 		uint32_t j = after(ix, home, k);
 		struct sp__shard *sh = &ix->shards[j];
-		shard_lock(sh);
+		sp__lock_acquire(&sh->lock);
 		s = sp__take_other(&sh->pol, tag, key);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL) {
@@ -464,7 +389,7 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 {
 	uint32_t home = home_of(ix);
 	struct sp__shard *hs = &ix->shards[home];
-	shard_lock(hs);
+	sp__lock_acquire(&hs->lock);
 	uint32_t s = sp__take_affine(&hs->pol, key, 0);
 	sp__lock_release(&hs->lock);
 	if (s != SP__NIL) {
@@ -489,7 +414,6 @@ __attribute__((noinline)) static int alloc_sharded_wait(sp_index *ix, uint32_t h
 {
 	struct sp__shard *hs = &ix->shards[home];
 	sp__lock_wait(&hs->lock);
-	drain(hs);
 	uint32_t s = sp__take_affine(&hs->pol, key, 1);
 	if (s == SP__NIL)
 		return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
@@ -509,7 +433,6 @@ SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
 		struct sp__shard *hs = &ix->shards[home];
 		if (!sp__lock_try(&hs->lock))
 			return alloc_sharded_wait(ix, home, key, slot);
-		drain(hs);
 		uint32_t s = sp__take_affine(&hs->pol, key, 1);
 		if (s == SP__NIL)
 			return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
@@ -529,7 +452,7 @@ SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot)
 		return -EINVAL;
 	if (ix->nshards != 1) {
 		uint32_t home = home_of(ix);
-		shard_lock(&ix->shards[home]);
+		sp__lock_acquire(&ix->shards[home].lock);
 		return alloc_sharded(ix, home, SP__TAG_USED_NOKEY, 0, slot);
 	}
 	struct sp__shard *sh = ix->shards;
@@ -550,29 +473,15 @@ SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t 
 	return clear1_locked(sh, key, slot);
 }
 
-__attribute__((noinline)) static int free_sharded(sp_index *ix, uint32_t slot, uint64_t bytes)
-{
-	struct sp__shard *sh = owner(ix, slot);
-	uint32_t local = slot - sh->base;
-	if (sh != &ix->shards[home_of(ix)]) {
-		int rc = remote_free(sh, local, bytes);
-		if (rc <= 0)
-			return rc;
-	}
-	shard_lock(sh);
-	return free_locked(sh, local, bytes);
-}
-
 SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
 {
 	if (!ix || slot >= ix->capacity)
 		return -EINVAL;
-	if (ix->nshards != 1)
-		return free_sharded(ix, slot, bytes_resident);
-	struct sp__shard *sh = ix->shards;
+	struct sp__shard *sh = ix->nshards != 1 ? owner(ix, slot) : ix->shards;
+	uint32_t local = slot - sh->base;
 	if (!sp__lock_try(&sh->lock))
-		return free_slow(sh, slot, bytes_resident);
-	return free_locked(sh, slot, bytes_resident);
+		return free_slow(sh, local, bytes_resident);
+	return free_locked(sh, local, bytes_resident);
 }
 
 /* Marks a slot as listed in the batch (a second listing then fails
@@ -637,7 +546,7 @@ SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots, const uint64_
 	/* Ascending order: two batches never wait on each other in a cycle. */
 	for (uint32_t j = 0; j < ix->nshards; j++)
 		if (mask >> j & 1)
-			shard_lock(&ix->shards[j]);
+			sp__lock_acquire(&ix->shards[j].lock);
 	int err = batch_validate(ix, slots, bytes_resident, n);
 	if (!err) {
 		for (size_t i = 0; i < n; i++) {
@@ -676,7 +585,7 @@ SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 	for (uint32_t j = 0; j < ix->nshards; j++) {
 		struct sp__shard *sh = &ix->shards[j];
 		const struct sp__policy *p = &sh->pol;
-		shard_lock(sh);
+		sp__lock_acquire(&sh->lock);
 		st.in_use += (uint32_t)(p->allocs - p->frees);
 		st.unused_warm += p->unused_warm;
 		st.unused_cold += p->capacity - p->next_cold;
@@ -706,7 +615,7 @@ SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count)
 	uint32_t n = 0;
 	for (uint32_t j = 0; j < ix->nshards; j++) {
 		struct sp__shard *sh = &ix->shards[j];
-		shard_lock(sh);
+		sp__lock_acquire(&sh->lock);
 		n += sp__policy_key_warm(&sh->pol, key);
 		sp__lock_release(&sh->lock);
 	}
@@ -722,7 +631,7 @@ SP_API int sp_index_slot_state(sp_index *ix, uint32_t slot, int *state, uint64_t
 	const struct sp__policy *p = &sh->pol;
 	uint32_t s = slot - sh->base;
 	int st = SP_SLOT_COLD;
-	shard_lock(sh);
+	sp__lock_acquire(&sh->lock);
 	if (s < p->next_cold) {
 		const struct sp__slot *r = &p->slots[s];
 		if (r->aff_prev == SP__TAG_USED_KEY) {
@@ -790,7 +699,7 @@ SP_API int sp_index_check(sp_index *ix)
 			return -EUCLEAN;
 		}
 		expect_base += sh->pol.capacity;
-		shard_lock(sh);
+		sp__lock_acquire(&sh->lock);
 		err = sp__policy_check(&sh->pol);
 		sp__lock_release(&sh->lock);
 	}
@@ -801,7 +710,7 @@ SP_API int sp_index_check(sp_index *ix)
 	}
 	if (!err && ix->nshards > 1) {
 		for (uint32_t j = 0; j < ix->nshards; j++)
-			shard_lock(&ix->shards[j]);
+			sp__lock_acquire(&ix->shards[j].lock);
 		err = check_hint(ix);
 		for (uint32_t j = 0; j < ix->nshards; j++)
 			sp__lock_release(&ix->shards[j].lock);

@@ -171,10 +171,7 @@ static inline int sp__policy_under_budget(const struct sp__policy *p)
 static inline uint32_t sp__take_cold(struct sp__policy *p, uint32_t tag, uint64_t key)
 {
 	p->cold_picks++;
-	uint32_t s = p->next_cold;
-	/* Atomic (a plain store on common CPUs) because a remote free reads
-	 * next_cold without the lock to reject a cold slot. */
-	__atomic_store_n(&p->next_cold, s + 1, __ATOMIC_RELAXED);
+	uint32_t s = p->next_cold++;
 	if (p->next_cold == p->capacity)
 		atomic_store_explicit(&p->pub->cold, 0, memory_order_relaxed);
 	return sp__use(p, s, tag, key);

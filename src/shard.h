@@ -19,10 +19,6 @@ struct sp__shard {
 	/* Apart from the lock and the policy's hot fields, so that threads of
 	 * other shards reading it do not take those lines from the owner. */
 	alignas(64) struct sp__pub pub;
-	/* Slots freed by threads that do not hold the lock, pushed without it
-	 * (a stack linked through warm_next, SP__NIL when empty) and freed by
-	 * the next holder. Written by other threads: a line of its own. */
-	alignas(64) atomic_uint remote;
 };
 
 #endif /* SP_SHARD_H */

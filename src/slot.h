@@ -29,11 +29,7 @@
 /* Marks a used slot already listed in the free_many batch being validated. */
 #define SP__TAG_PENDING_KEY UINT32_C(0xFFFFFFFB)
 #define SP__TAG_PENDING_NOKEY UINT32_C(0xFFFFFFFA)
-/* Marks a used slot freed by a thread that did not hold its shard's lock,
- * waiting on the shard's remote stack (index.c) for the next lock holder. */
-#define SP__TAG_REMOTE_KEY UINT32_C(0xFFFFFFF9)
-#define SP__TAG_REMOTE_NOKEY UINT32_C(0xFFFFFFF8)
-#define SP__TAG_MIN SP__TAG_REMOTE_NOKEY
+#define SP__TAG_MIN SP__TAG_PENDING_NOKEY
 #define SP__TAIL UINT32_C(0x80000000)
 
 struct sp__slot {

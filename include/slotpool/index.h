@@ -192,15 +192,8 @@ SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t 
  *                     (never allocated, or already freed);
  *         -EOVERFLOW  the resident byte sum of the slot's shard would pass
  *                     UINT64_MAX (stats saturate the total at UINT64_MAX).
- * On error nothing changes. Thread-safe; takes the slot's shard lock once,
- * except with several shards when the slot belongs to a shard other than
- * the calling thread's home and bytes_resident <= UINT32_MAX: then it takes
- * no lock, checks the slot with atomics, and pushes it on that shard's
- * remote stack (one compare-and-swap), and the next holder of that shard's
- * lock (any alloc, free or query reaching the shard) makes it warm. Every
- * call sees such a slot as freed: queries, allocs and clears of its key from
- * any thread. Its bytes cannot report -EOVERFLOW; they saturate the shard's
- * sum instead. O(1) expected.
+ * On error nothing changes. Thread-safe; takes the slot's shard lock once.
+ * O(1) expected.
  */
 SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident);
 
