@@ -477,8 +477,18 @@ SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
 {
 	if (!ix || slot >= ix->capacity)
 		return -EINVAL;
-	struct sp__shard *sh = ix->nshards != 1 ? owner(ix, slot) : ix->shards;
-	uint32_t local = slot - sh->base;
+	struct sp__shard *sh = ix->shards;
+	uint32_t local = slot;
+	if (ix->nshards != 1) {
+		/* Most frees are of a slot of the caller's home: a compare on
+		 * the memo and one on the range beat the division. */
+		sh += home_of(ix);
+		local = slot - sh->base;
+		if (local >= sh->pol.capacity) {
+			sh = owner(ix, slot);
+			local = slot - sh->base;
+		}
+	}
 	if (!sp__lock_try(&sh->lock))
 		return free_slow(sh, local, bytes_resident);
 	return free_locked(sh, local, bytes_resident);
