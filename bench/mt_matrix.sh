@@ -30,8 +30,6 @@ seedmt() {
   "$seed" --mt "$1" "$2" --threads "$3" --ops "$ops" --keys "$4" --zipf 1.0 --repeat 3 |
     sed -n 's/.*mops=\([0-9.]*\).*/\1/p'
 }
-# med CMD...: median over ROUNDS of the first word CMD prints
-med() { for _ in $(seq "$rounds"); do "$@" | awk '{ print $1 }'; done | median; }
 
 n=$(nproc)
 threads="1 2"
@@ -44,10 +42,18 @@ printf '| %7s | %9s | %9s | %9s |\n' threads "1 shard" automatic "seed"
 printf '|--------:|----------:|----------:|----------:|\n'
 declare -A one autos seeds
 for t in $threads; do
-  one[$t]=$(med ours 10000 1000 1 "$t" 1000)
-  autos[$t]=$(med ours 10000 1000 0 "$t" 1000)
+  # Alternating within each round, so that the VM's drift from one minute
+  # to the next does not land on one column only.
+  : >"$tmp/m1"; : >"$tmp/ma"; : >"$tmp/ms"
+  for _ in $(seq "$rounds"); do
+    ours 10000 1000 1 "$t" 1000 | awk '{ print $1 }' >>"$tmp/m1"
+    ours 10000 1000 0 "$t" 1000 | awk '{ print $1 }' >>"$tmp/ma"
+    [ -z "$seed" ] || seedmt 10000 1000 "$t" 1000 >>"$tmp/ms"
+  done
+  one[$t]=$(median <"$tmp/m1")
+  autos[$t]=$(median <"$tmp/ma")
   seeds[$t]="-"
-  [ -z "$seed" ] || seeds[$t]=$(med seedmt 10000 1000 "$t" 1000)
+  [ -z "$seed" ] || seeds[$t]=$(median <"$tmp/ms")
   printf '| %7s | %9s | %9s | %9s |\n' "$t" "${one[$t]}" "${autos[$t]}" "${seeds[$t]}"
 done
 echo
