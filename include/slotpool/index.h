@@ -40,7 +40,7 @@
  * Memory: all memory is allocated by sp_index_create; no operation allocates.
  * Per slot: 24 bytes of slot state plus 18 bytes of key table (42 bytes),
  * whatever the number of keys; with several shards, 1 to 2 more bytes a
- * slot for the cross-shard summary, plus 192 bytes a shard.
+ * slot for the cross-shard summary, plus 256 bytes a shard.
  */
 #ifndef SLOTPOOL_INDEX_H
 #define SLOTPOOL_INDEX_H
