@@ -363,9 +363,22 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 	if (s != SP__NIL)
 		goto done_home;
 	sp__lock_release(&hs->lock);
-	/* Home is entirely in use: any other shard's policy. */
-	for (uint32_t k = 1; k < ix->nshards; k++) {
+	/* Home is entirely in use: any other shard's policy, starting with the
+	 * shard that publishes the most warm slots (where the slots nobody
+	 * came back for pile up), then the others in rotation. */
+	uint32_t first = home, most = 0;
+	for (uint32_t k = 1; k < ix->nshards; k++) { /* ties: first in rotation */
 		uint32_t j = after(ix, home, k);
+		uint32_t w = atomic_load_explicit(&ix->shards[j].pub.warm, memory_order_relaxed);
+		if (w > most) {
+			most = w;
+			first = j;
+		}
+	}
+	for (uint32_t k = first == home ? 1 : 0; k < ix->nshards; k++) {
+		uint32_t j = k ? after(ix, home, k) : first;
+		if (k && j == first)
+			continue;
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		s = sp__take_other(&sh->pol, tag, key);
