@@ -15,7 +15,8 @@
  * cross-shard summary (hint.h), K's newest warm slot in another shard; then
  * while the whole index is below its warm budget (below_budget) a cold slot,
  * at home or else in another shard; else the home shard's policy (its LRU
- * warm slot); else any other shard's. A thread
+ * warm slot); else another shard's, the one publishing the most warm slots
+ * first. A thread
  * holds one lock at a time (no lock order to get wrong), except free_many,
  * which takes the locks it needs in ascending order.
  */
