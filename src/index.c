@@ -610,12 +610,12 @@ SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 		struct sp__shard *sh = &ix->shards[j];
 		const struct sp__policy *p = &sh->pol;
 		sp__lock_acquire(&sh->lock);
-		st.in_use += (uint32_t)(p->allocs - p->frees);
+		st.in_use += (uint32_t)(sp__policy_allocs(p) - p->frees);
 		st.unused_warm += p->unused_warm;
 		st.unused_cold += p->capacity - p->next_cold;
 		st.keys_with_warm += p->keys.count; /* a key warm in 2 shards counts twice */
 		st.unused_bytes_resident = add_sat(st.unused_bytes_resident, p->unused_bytes);
-		st.allocs += p->allocs;
+		st.allocs += sp__policy_allocs(p);
 		st.frees += p->frees;
 		st.affine_hits += p->affine_hits;
 		st.cold_picks += p->cold_picks;

@@ -99,9 +99,9 @@ int sp__policy_check(const struct sp__policy *p)
 			BAD("slot %u has invalid tag %#x", s, tag);
 		}
 	}
-	if (used != p->allocs - p->frees)
+	if (used != sp__policy_allocs(p) - p->frees)
 		BAD("%u slots used, allocs - frees says %llu", used,
-		    (unsigned long long)(p->allocs - p->frees));
+		    (unsigned long long)(sp__policy_allocs(p) - p->frees));
 	if (warm != p->unused_warm)
 		BAD("%u slots warm, counter says %u", warm, p->unused_warm);
 	if (bytes != p->unused_bytes)

@@ -20,16 +20,21 @@
 #include "keytab.h"
 #include "slot.h"
 
+/*
+ * Field order is layout: a shard puts its lock and then this struct on one
+ * cache line (shard.h), and the fields up to affine_hits are the ones an
+ * affine hit or a free writes, so that an operation on another thread's
+ * shard moves one line, not three (static assert in shard.h). What follows
+ * is read on every operation but written only on misses.
+ */
 struct sp__policy {
 	struct sp__slot *slots;
 	struct sp__keytab keys;
-	uint32_t capacity;
-	uint32_t max_warm;   /* budget of unused-warm slots */
-	uint32_t next_cold;  /* slots >= next_cold are cold */
 	uint32_t unused_warm;
+	uint32_t warm_credit; /* changes left before the next publication */
 	uint64_t unused_bytes;
-	/* counters since create */
-	uint64_t allocs;
+	/* counters since create; allocs is the sum of the four picks, so that
+	 * no extra counter is written per alloc (sp__policy_allocs) */
 	uint64_t frees;
 	uint64_t affine_hits;
 	uint64_t cold_picks;
@@ -37,18 +42,25 @@ struct sp__policy {
 	uint64_t clears;
 	uint64_t failed_allocs;
 	uint64_t clear_misses;
-	/* Sharded index: the summary to keep exact, and this shard's number. */
-	const struct sp__hint *hint;
-	uint32_t shard;
+	uint32_t capacity;
+	uint32_t max_warm;   /* budget of unused-warm slots */
+	uint32_t next_cold;  /* slots >= next_cold are cold */
 	/* What other shards' threads read without the lock (struct sp__pub,
 	 * on a line of its own in the shard). The warm count is published
 	 * every warm_slack + 1 changes, counted down: a decrement and a rarely
 	 * taken branch on the hot path, and a store that seldom invalidates a
 	 * reader's copy. One shard: nobody reads it, the slack is the maximum. */
-	struct sp__pub *pub;
 	uint32_t warm_slack;
-	uint32_t warm_credit; /* changes left before the next publication */
+	struct sp__pub *pub;
+	/* Sharded index: the summary to keep exact, and this shard's number. */
+	const struct sp__hint *hint;
+	uint32_t shard;
 };
+
+static inline uint64_t sp__policy_allocs(const struct sp__policy *p)
+{
+	return p->affine_hits + p->clears + p->cold_picks + p->warm_steals;
+}
 
 /* Read across shards without locks; written under the owner's lock. */
 struct sp__pub {
@@ -136,7 +148,6 @@ static inline uint32_t sp__use(struct sp__policy *p, uint32_t s, uint32_t tag, u
 {
 	p->slots[s].aff_prev = tag;
 	p->slots[s].word = key;
-	p->allocs++;
 	return s;
 }
 

@@ -7,6 +7,7 @@
 #define SP_SHARD_H
 
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lock.h"
@@ -20,5 +21,9 @@ struct sp__shard {
 	 * other shards reading it do not take those lines from the owner. */
 	alignas(64) struct sp__pub pub;
 };
+
+/* The lock and the fields an affine hit or a free writes share one line. */
+_Static_assert(offsetof(struct sp__shard, pol.affine_hits) + sizeof(uint64_t) <= 64,
+               "a shard's hot fields must stay on its lock's cache line");
 
 #endif /* SP_SHARD_H */
