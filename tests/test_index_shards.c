@@ -335,7 +335,7 @@ static void test_summary_count_saturates(void **state)
 	sp_index *ix = mk(1024, 1024, 2);
 	uint32_t h = home(2);
 	/* The summary of 1024 slots in 2 shards has 512 cells a column. */
-	struct sp__hint probe = {.count = NULL, .mask = 511};
+	struct sp__hint probe = {.count = NULL, .mask = 511, .shift = 64 - 9};
 	static uint64_t keys[SAT_KEYS + 1];
 	static uint32_t slots[SAT_KEYS];
 	int n = 0;
