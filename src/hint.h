@@ -31,14 +31,18 @@ struct sp__hint {
 int sp__hint_init(struct sp__hint *h, uint32_t capacity, uint32_t shards);
 void sp__hint_fini(struct sp__hint *h);
 
+/* The top bits of a multiply, the best mixed: the middle bits the cell
+ * took before put 1000 consecutive keys in 288 of 1024 cells, each false
+ * "maybe" a useless lock. Another multiplier than the key table's, so keys
+ * that meet there need not meet here. */
+static inline uint64_t sp__hint_mix(uint64_t key)
+{
+	return (key ^ (key >> 31)) * UINT64_C(0x94d049bb133111eb);
+}
+
 static inline uint32_t sp__hint_cell(const struct sp__hint *h, uint64_t key)
 {
-	/* The top bits of a multiply, the best mixed: the middle bits the
-	 * cell took before put 1000 consecutive keys in 288 of 1024 cells,
-	 * each false "maybe" a useless lock. Another multiplier than the key
-	 * table's, so keys that meet there need not meet here. */
-	uint64_t x = (key ^ (key >> 31)) * UINT64_C(0x94d049bb133111eb);
-	return (uint32_t)(x >> h->shift);
+	return (uint32_t)(sp__hint_mix(key) >> h->shift);
 }
 
 static inline atomic_uchar *sp__hint_at(const struct sp__hint *h, uint32_t cell, uint32_t shard)
@@ -46,11 +50,23 @@ static inline atomic_uchar *sp__hint_at(const struct sp__hint *h, uint32_t cell,
 	return &h->count[(uint64_t)shard * (h->mask + 1) + cell];
 }
 
-/* The shard's key table gained (d = +1) or lost (d = -1) `key`. Called under
- * that shard's lock, which makes it the only writer of its byte. */
-static inline void sp__hint_adjust(const struct sp__hint *h, uint64_t key, uint32_t shard, int d)
+/* What a shard's policy needs to keep its own column: the column and the
+ * cell shift (count NULL with one shard, which keeps no summary). */
+struct sp__hint_col {
+	atomic_uchar *count;
+	uint32_t shift;
+};
+
+static inline struct sp__hint_col sp__hint_column(const struct sp__hint *h, uint32_t shard)
 {
-	atomic_uchar *c = sp__hint_at(h, sp__hint_cell(h, key), shard);
+	return (struct sp__hint_col){.count = sp__hint_at(h, 0, shard), .shift = h->shift};
+}
+
+/* The shard's key table gained (d = +1) or lost (d = -1) `key`. Called under
+ * that shard's lock, which makes it the only writer of its column. */
+static inline void sp__hint_adjust(const struct sp__hint_col *col, uint64_t key, int d)
+{
+	atomic_uchar *c = col->count + (sp__hint_mix(key) >> col->shift);
 	unsigned v = atomic_load_explicit(c, memory_order_relaxed);
 	if (v == 255)
 		return;

@@ -141,8 +141,7 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 		}
 		sh->base = i * ix->q + (i < ix->big ? i : ix->big);
 		if (n > 1) {
-			sh->pol.hint = &ix->hint;
-			sh->pol.shard = i;
+			sh->pol.hint = sp__hint_column(&ix->hint, i);
 			sh->pol.warm_slack = share / 16;
 			sh->pol.warm_credit = sh->pol.warm_slack + 1;
 		}

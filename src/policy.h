@@ -52,9 +52,8 @@ struct sp__policy {
 	 * reader's copy. One shard: nobody reads it, the slack is the maximum. */
 	uint32_t warm_slack;
 	struct sp__pub *pub;
-	/* Sharded index: the summary to keep exact, and this shard's number. */
-	const struct sp__hint *hint;
-	uint32_t shard;
+	/* Sharded index: this shard's column of the summary, to keep exact. */
+	struct sp__hint_col hint;
 };
 
 static inline uint64_t sp__policy_allocs(const struct sp__policy *p)
@@ -119,8 +118,8 @@ static inline void sp__aff_pop_tail(struct sp__policy *p, uint32_t s, uint32_t e
 	struct sp__slot *S = p->slots;
 	uint32_t prev = S[s].aff_prev;
 	if (prev == SP__NIL) {
-		if (p->hint)
-			sp__hint_adjust(p->hint, sp__keyent_key(&p->keys.ent[e]), p->shard, -1);
+		if (p->hint.count)
+			sp__hint_adjust(&p->hint, sp__keyent_key(&p->keys.ent[e]), -1);
 		sp__keytab_erase(&p->keys, e, S);
 	} else {
 		p->keys.ent[e].ntail = ~prev;
@@ -276,8 +275,8 @@ static inline void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t by
 		if (old == s) {
 			/* A new entry, which already names s. */
 			old = SP__NIL;
-			if (p->hint)
-				sp__hint_adjust(p->hint, key, p->shard, +1);
+			if (p->hint.count)
+				sp__hint_adjust(&p->hint, key, +1);
 		}
 		S[old == SP__NIL ? sen : old].aff_next = s;
 		S[s].aff_prev = old;
