@@ -2,8 +2,9 @@
  * test_index_shards.c: the sharded index: layout and budget shares, cross-
  * shard affine hits and clears, a global budget, exhaustion only after every
  * shard, free_many across shards, random operations with a structure check
- * after each, and frees away from the caller's home. Home shards are per thread (ordinal mod shards), so
- * cross-shard cases run steps on threads started one after another.
+ * after each, frees away from the caller's home, and where a full home
+ * evicts. Home shards are per thread (ordinal mod shards), so cross-shard
+ * cases run steps on threads started one after another.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -440,8 +441,8 @@ static void test_free_away_from_home(void **state)
 
 /* A home entirely in use takes another shard's LRU slot, from the shard
  * with the most warm slots first, not the next in rotation: slots that no
- * thread came back for pile up there, and evicting elsewhere cost a tenth
- * of the hits with 16 shards of 62 slots. Runs on the calling thread,
+ * thread came back for pile up there, and evicting elsewhere cost 8% of
+ * the hits with 16 shards of 62 slots. Runs on the calling thread,
  * whatever its home; counts what went wrong (cmocka asserts are not
  * thread-safe). */
 static void full_home_case(void *arg)
