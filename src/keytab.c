@@ -43,13 +43,17 @@ void sp__keytab_erase(struct sp__keytab *kt, uint32_t i, struct sp__slot *slots)
 		if (e->ntail == 0)
 			break;
 		/* An entry may fill the hole only if the hole lies on its probe
-		 * path, i.e. between its home and its bucket. */
+		 * path, i.e. between its home and its bucket. Whether it does
+		 * is as good as random, so the move is done without a branch:
+		 * the entry is copied into the hole either way (a hole's bytes
+		 * do not matter), its tail's back-reference is rewritten with
+		 * the new bucket or its own value, and the hole moves or not. */
 		uint32_t home = sp__keytab_home(kt, sp__keyent_key(e));
-		if (dist(kt, home, i) < dist(kt, home, j)) {
-			kt->ent[i] = *e;
-			slots[sp__keyent_tail(e)].aff_next = SP__TAIL | i;
-			i = j;
-		}
+		uint32_t keep = (uint32_t)(dist(kt, home, i) < dist(kt, home, j)) - 1;
+		kt->ent[i] = *e;
+		uint32_t *ref = &slots[sp__keyent_tail(e)].aff_next;
+		*ref = ((SP__TAIL | i) & ~keep) | (*ref & keep);
+		i = (j & ~keep) | (i & keep);
 	}
 	kt->ent[i].ntail = 0;
 	kt->count--;
