@@ -104,6 +104,12 @@ int sp__policy_check(const struct sp__policy *p)
 		    (unsigned long long)(sp__policy_allocs(p) - p->frees));
 	if (warm != p->unused_warm)
 		BAD("%u slots warm, counter says %u", warm, p->unused_warm);
+	int64_t drift = (int64_t)p->unused_warm -
+	                (int64_t)atomic_load_explicit(&p->pub->warm, memory_order_relaxed);
+	if (drift > (int64_t)p->warm_slack || -drift > (int64_t)p->warm_slack)
+		BAD("published warm count %u is more than %u from %u",
+		    atomic_load_explicit(&p->pub->warm, memory_order_relaxed), p->warm_slack,
+		    p->unused_warm);
 	if (bytes != p->unused_bytes)
 		BAD("warm slots hold %llu bytes, counter says %llu", (unsigned long long)bytes,
 		    (unsigned long long)p->unused_bytes);
