@@ -8,6 +8,9 @@
 # their ratio, slotpool against the lock floor (bench_lock), and a check that
 # both replayers hand out byte-identical slots. Each figure is the median of
 # ROUNDS runs, seed and slotpool alternating, each run the best of 3 replays.
+# "harness" is bench_replay_floor on the same trace: the same replay loop
+# driving a locked LIFO stack of slots, the least any allocator can cost
+# here; "ours/h" is slotpool over it.
 # A benchmark, not a test: it prints, it does not judge.
 #
 # Usage: bench/replay_matrix.sh BUILD_DIR [ROUNDS] [OPS]
@@ -25,14 +28,16 @@ ours_ns() { "$sim" replay "$1" --capacity "$2" --warm "$3" --shards 1 --repeat 3
 seed_ns() { "$seed" "$2" "$3" "$1" --quiet --repeat 3 2>&1 | sed -n 's/.*ns_per_op=\([0-9.]*\).*/\1/p'; }
 
 echo "lock floor (bench_lock, median): $floor ns"
-printf '| %8s | %6s | %6s | %9s | %9s | %6s | %8s | %9s |\n' capacity keys warm "seed ns" "ours ns" ratio "ours/fl" identical
-printf '|---------:|-------:|-------:|----------:|----------:|-------:|---------:|----------:|\n'
+printf '| %8s | %6s | %6s | %9s | %9s | %6s | %8s | %9s | %7s | %9s |\n' capacity keys warm "seed ns" "ours ns" ratio "ours/fl" \
+  "harness" "ours/h" identical
+printf '|---------:|-------:|-------:|----------:|----------:|-------:|---------:|----------:|--------:|----------:|\n'
 results="$tmp/results"
 : >"$results"
 for cap in 1000 100000; do
   for keys in 10 1000 100000; do
     trace="$tmp/t_${cap}_${keys}"
     "$sim" gen --ops "$ops" --keys "$keys" --capacity "$cap" --zipf 1.0 --free-prob 0.5 --seed 7 >"$trace"
+    harness=$("$build/bench/bench_replay_floor" "$trace" "$cap" "$rounds" | sed -n 's/^harness_ns=//p')
     for warm in 0 $((cap / 10)) "$cap"; do
       : >"$tmp/o"; : >"$tmp/s"
       for _ in $(seq "$rounds"); do
@@ -50,16 +55,20 @@ for cap in 1000 100000; do
       else
         s="-" ratio="-"
       fi
-      printf '| %8s | %6s | %6s | %9s | %9s | %6s | %8s | %9s |\n' "$cap" "$keys" "$warm" "$s" "$o" "$ratio" \
-        "$(awk -v o="$o" -v f="$floor" 'BEGIN { printf "%.2f", o / f }')" "$same"
-      echo "$ratio $o" >>"$results"
+      printf '| %8s | %6s | %6s | %9s | %9s | %6s | %8s | %9s | %7s | %9s |\n' "$cap" "$keys" "$warm" "$s" "$o" "$ratio" \
+        "$(awk -v o="$o" -v f="$floor" 'BEGIN { printf "%.2f", o / f }')" "$harness" \
+        "$(awk -v o="$o" -v h="$harness" 'BEGIN { printf "%.2f", o / h }')" "$same"
+      echo "$ratio $o $harness" >>"$results"
     done
   done
 done
 awk -v f="$floor" '
-  { if ($1 != "-") { lr += log($1); n++ } lo += log($2); m++; if ($2 > worst) worst = $2; if (best == "" || $2 < best) best = $2 }
+  { if ($1 != "-") { lr += log($1); n++ } lo += log($2); lh += log($3); m++; if ($2 > worst) worst = $2; if (best == "" || $2 < best) best = $2
+    if (hmin == "" || $3 < hmin) hmin = $3 }
   END {
     if (n) printf "geometric mean seed/slotpool: %.2f (cells: %d)\n", exp(lr / n), n
     printf "slotpool ns/op: geometric mean %.2f, best cell %.2f, worst cell %.2f (worst/best %.2f)\n", exp(lo / m), best, worst, worst / best
     printf "slotpool ns/op against the lock floor: geometric mean %.2fx\n", exp(lo / m) / f
+    printf "harness (loop + locked LIFO, no policy): geometric mean %.2f ns, %.2fx the lock floor at least\n", exp(lh / m), hmin / f
+    printf "slotpool ns/op against the harness: geometric mean %.2fx\n", exp(lo / m) / exp(lh / m)
   }' "$results"
