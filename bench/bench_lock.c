@@ -5,9 +5,16 @@
  * one, as inside a server), beside a pthread mutex measured the same way.
  * Prints the median of the repeats in ns, and "floor_ns=X" for scripts.
  *
+ * Then the other floor, the one that bounds scaling (docs/PERFORMANCE.md,
+ * "What limits scaling"): the time to move one written cache line from one
+ * thread to another, from a ping-pong between two threads on one line
+ * (half a round trip), "transfer_ns=X". The scheduler places the threads;
+ * on a 2-CPU machine they are on different CPUs.
+ *
  *   bench_lock [REPEATS]      (default 11; 10^7 pairs each)
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -27,6 +34,22 @@ static void *park(void *arg)
 	while (!park_done)
 		pthread_cond_wait(&park_cv, &park_mu);
 	pthread_mutex_unlock(&park_mu);
+	return NULL;
+}
+
+#define BOUNCES 1000000
+
+static _Alignas(64) atomic_int ball;
+
+/* Hands the ball back each time the main thread serves it. */
+static void *bounce(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < BOUNCES; i++) {
+		while (atomic_load_explicit(&ball, memory_order_acquire) != 1)
+			;
+		atomic_store_explicit(&ball, 0, memory_order_release);
+	}
 	return NULL;
 }
 
@@ -82,6 +105,29 @@ int main(int argc, char **argv)
 	printf("  pthread_mutex               %6.2f ns  (min %.2f, max %.2f)\n", mtx[reps / 2], mtx[0],
 	       mtx[reps - 1]);
 	printf("floor_ns=%.3f\n", spin[reps / 2]);
+	double *xfer = malloc(sizeof(double) * (size_t)reps);
+	for (int r = 0; r < reps && xfer; r++) {
+		pthread_t b;
+		atomic_store(&ball, 0);
+		if (pthread_create(&b, NULL, bounce, NULL) != 0)
+			return 1;
+		double t0 = now_ns();
+		for (int i = 0; i < BOUNCES; i++) {
+			atomic_store_explicit(&ball, 1, memory_order_release);
+			while (atomic_load_explicit(&ball, memory_order_acquire) != 0)
+				;
+		}
+		xfer[r] = (now_ns() - t0) / BOUNCES / 2;
+		pthread_join(b, NULL);
+	}
+	if (xfer) {
+		qsort(xfer, (size_t)reps, sizeof(double), cmp);
+		printf("cache line moved between two threads (half a ping-pong round trip, median of %d x %d):\n",
+		       reps, BOUNCES);
+		printf("  %6.2f ns  (min %.2f, max %.2f)\n", xfer[reps / 2], xfer[0], xfer[reps - 1]);
+		printf("transfer_ns=%.3f\n", xfer[reps / 2]);
+		free(xfer);
+	}
 	pthread_mutex_lock(&park_mu);
 	park_done = 1;
 	pthread_cond_signal(&park_cv);
