@@ -8,7 +8,12 @@
 #   2. the targets: 1 thread automatic vs 1 shard, 2 threads automatic vs
 #      1 thread, 2 threads automatic vs the seed with 2 threads;
 #   3. affine hit rate with S shards against one shard, 2 threads, for
-#      capacity {1000, 10000} x keys {100, 1000} x budget {cap/10, cap}.
+#      capacity {1000, 10000} x keys {100, 1000} x budget {cap/10, cap};
+#   4. what the machine allows two threads, against one thread, automatic
+#      shards: two independent processes of one thread each (nothing
+#      shared at all), and two threads of one index that share no key
+#      (`--own-keys`); with 2 threads of the workload above beside them.
+#      The scaling target cannot be met where the first two do not.
 # A benchmark, not a test.
 #
 # Usage: bench/mt_matrix.sh BUILD_DIR [ROUNDS] [OPS_PER_THREAD] [SHARDS_FOR_HITS]
@@ -23,7 +28,7 @@ field() { sed -nE "s/.*\"$1\":([0-9.]+).*/\\1/p"; }
 # ours CAP WARM SHARDS THREADS KEYS -> "mops hit_rate shards_used"
 ours() {
   "$sim" mt --capacity "$1" --warm "$2" --shards "$3" --threads "$4" --ops "$ops" --keys "$5" \
-    --zipf 1.0 --repeat 3 --json >"$tmp/j"
+    --zipf 1.0 --repeat 3 --json "${@:6}" >"$tmp/j"
   echo "$(field mops <"$tmp/j") $(field affine_hit_rate <"$tmp/j")"
 }
 seedmt() {
@@ -76,3 +81,23 @@ for cap in 1000 10000; do for keys in 100 1000; do for warm in $((cap / 10)) "$c
   printf '| %8s | %5s | %6s | %8s | %8s | %7s |\n' "$cap" "$keys" "$warm" "$h1" "$hs_" "$r"
 done; done; done
 echo "  worst sharded/1-shard hit-rate ratio: $worst (target >= 0.98)"
+echo
+echo "4. what two CPUs allow here, automatic shards, Mops/s (median of $rounds, alternating)"
+: >"$tmp/c1"; : >"$tmp/cp"; : >"$tmp/co"; : >"$tmp/cs"
+for _ in $(seq "$rounds"); do
+  ours 10000 1000 0 1 1000 | awk '{ print $1 }' >>"$tmp/c1"
+  # Two processes started together, each timing its own best of 3.
+  "$sim" mt --capacity 10000 --warm 1000 --shards 0 --threads 1 --ops "$ops" --keys 1000 --repeat 3 --json >"$tmp/p1" &
+  "$sim" mt --capacity 10000 --warm 1000 --shards 0 --threads 1 --ops "$ops" --keys 1000 --repeat 3 --json >"$tmp/p2"
+  wait
+  awk -v a="$(field mops <"$tmp/p1")" -v b="$(field mops <"$tmp/p2")" 'BEGIN { print a + b }' >>"$tmp/cp"
+  ours 10000 1000 0 2 1000 --own-keys | awk '{ print $1 }' >>"$tmp/co"
+  ours 10000 1000 0 2 1000 | awk '{ print $1 }' >>"$tmp/cs"
+done
+c1=$(median <"$tmp/c1")
+printf '| %-44s | %9s | %8s |\n' configuration Mops/s "vs 1T"
+printf '|:---------------------------------------------|----------:|---------:|\n'
+for row in "1 thread:c1" "2 processes of 1 thread (nothing shared):cp" "2 threads, one index, no key shared:co" "2 threads, one index, keys shared (above):cs"; do
+  m=$(median <"$tmp/${row##*:}")
+  printf '| %-44s | %9s | %7.2fx |\n' "${row%:*}" "$m" "$(awk -v m="$m" -v c="$c1" 'BEGIN { print m / c }')"
+done

@@ -24,7 +24,7 @@
 static const char help[] =
 	"usage: slotpool-sim mt --capacity C --warm W --threads T --ops N [--shards S]\n"
 	"                       [--keys K] [--zipf Z] [--free-prob P] [--seed X]\n"
-	"                       [--repeat R] [--json]\n"
+	"                       [--repeat R] [--own-keys] [--json]\n"
 	"\n"
 	"T threads each run N alloc(key)/free operations on one shared index of C\n"
 	"slots (keys Zipf(Z) over 1..K, each thread its own random stream, at most\n"
@@ -39,6 +39,9 @@ static const char help[] =
 	"  --zipf Z      Zipf exponent (default 1.0)\n"
 	"  --free-prob P probability that an op frees (default 0.5)\n"
 	"  --seed X      (default 1)     --repeat R (default 1)\n"
+	"  --own-keys    thread t draws its keys from t*K+1..t*K+K: no key is shared\n"
+	"                between threads (not the seed's workload; shows what sharing\n"
+	"                keys costs)\n"
 	"  --json        one JSON object with mops and affine_hit_rate\n"
 	"Example:\n"
 	"  slotpool-sim mt --capacity 1000 --warm 100 --threads 4 --ops 1000000 --keys 1000 --zipf 1.0\n";
@@ -60,7 +63,7 @@ static double sm_unit(uint64_t *s)
 
 /* mt_gen, line for line. */
 static void mt_gen(uint64_t *v, uint64_t n, const double *cdf, uint64_t keys, double acc,
-		   double free_p, uint64_t cap, uint64_t seed)
+		   double free_p, uint64_t cap, uint64_t seed, uint64_t key_base)
 {
 	uint64_t rng = seed, live = 0;
 	for (uint64_t i = 0; i < n; i++) {
@@ -77,7 +80,7 @@ static void mt_gen(uint64_t *v, uint64_t n, const double *cdf, uint64_t keys, do
 				else
 					hi = mid;
 			}
-			v[i] = (lo < keys - 1 ? lo : keys - 1) + 1;
+			v[i] = key_base + (lo < keys - 1 ? lo : keys - 1) + 1;
 			live++;
 		}
 	}
@@ -136,7 +139,7 @@ int sim_cmd_mt(int argc, char **argv)
 	uint64_t keys = 1000, seed = 1, n = 0;
 	uint32_t threads = 0, repeat = 1;
 	double zipf = 1.0, free_p = 0.5;
-	int json = 0, have = 0;
+	int json = 0, own_keys = 0, have = 0;
 	const char *v;
 
 	memset(&cfg, 0, sizeof cfg);
@@ -148,6 +151,10 @@ int sim_cmd_mt(int argc, char **argv)
 		}
 		if (!strcmp(a, "--json")) {
 			json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--own-keys")) {
+			own_keys = 1;
 			continue;
 		}
 		if (a[0] != '-' || a[1] != '-') {
@@ -224,7 +231,8 @@ int sim_cmd_mt(int argc, char **argv)
 		cdf[r] = acc;
 	}
 	for (uint32_t t = 0; t < threads; t++)
-		mt_gen(streams + t * n, n, cdf, keys, acc, free_p, cap, seed * 1000003u + t);
+		mt_gen(streams + t * n, n, cdf, keys, acc, free_p, cap, seed * 1000003u + t,
+		       own_keys ? t * keys : 0);
 
 	double best = 1e300;
 	uint64_t fails = 0;
@@ -268,11 +276,12 @@ int sim_cmd_mt(int argc, char **argv)
 	double rate = keyed ? (double)st.affine_hits / (double)keyed : 0.0;
 	if (json)
 		printf("{\"impl\":\"slotpool\",\"threads\":%u,\"shards\":%u,\"capacity\":%u,\"warm\":%u,"
-		       "\"keys\":%llu,\"zipf\":%g,\"free_prob\":%g,\"seed\":%llu,\"ops_total\":%llu,"
-		       "\"best_secs\":%.6f,\"mops\":%.3f,\"failed_allocs\":%llu,\"affine_hits\":%llu,"
-		       "\"keyed_allocs\":%llu,\"affine_hit_rate\":%.6f}\n",
+		       "\"keys\":%llu,\"own_keys\":%s,\"zipf\":%g,\"free_prob\":%g,\"seed\":%llu,"
+		       "\"ops_total\":%llu,\"best_secs\":%.6f,\"mops\":%.3f,\"failed_allocs\":%llu,"
+		       "\"affine_hits\":%llu,\"keyed_allocs\":%llu,\"affine_hit_rate\":%.6f}\n",
 		       threads, cfg.shards, cfg.capacity, cfg.max_unused_warm_slots,
-		       (unsigned long long)keys, zipf, free_p, (unsigned long long)seed,
+		       (unsigned long long)keys, own_keys ? "true" : "false", zipf, free_p,
+		       (unsigned long long)seed,
 		       (unsigned long long)total, best, mops, (unsigned long long)fails,
 		       (unsigned long long)st.affine_hits, (unsigned long long)keyed, rate);
 	else

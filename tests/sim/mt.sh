@@ -20,6 +20,14 @@ awk -v m="$(json mops <"$TMP/j")" -v r="$(json affine_hit_rate <"$TMP/j")" \
 "$SIM" mt --capacity 32 --warm 4 --threads 1 --ops 5000 --keys 20 --seed 9 --json >"$TMP/b"
 [ "$(json affine_hits <"$TMP/a")" = "$(json affine_hits <"$TMP/b")" ] && [ "$(json failed_allocs <"$TMP/a")" = 0 ] &&
   ok "one thread: deterministic, no failed allocs" || fail "one thread: $(cat "$TMP/a" "$TMP/b")"
+# --own-keys offsets thread t's keys by t * K: thread 0 keeps keys 1..K, so
+# one thread runs exactly as without it, and the JSON says which it was.
+"$SIM" mt --capacity 32 --warm 4 --threads 1 --ops 5000 --keys 20 --seed 9 --own-keys --json >"$TMP/c"
+[ "$(json affine_hits <"$TMP/c")" = "$(json affine_hits <"$TMP/a")" ] && grep -q '"own_keys":true' "$TMP/c" &&
+  grep -q '"own_keys":false' "$TMP/a" && ok "--own-keys: thread 0 unchanged, reported" ||
+  fail "--own-keys: $(cat "$TMP/a" "$TMP/c")"
+"$SIM" mt --capacity 64 --warm 8 --threads 2 --ops 1000 --keys 10 --own-keys --json >"$TMP/j" &&
+  [ "$(json failed_allocs <"$TMP/j")" = 0 ] && ok "--own-keys, 2 threads" || fail "--own-keys, 2 threads: $(cat "$TMP/j")"
 "$SIM" mt --capacity 64 --warm 8 --threads 2 --ops 1000 --shards 4 --json >"$TMP/j" 2>"$TMP/err"; rc=$?
 if [ $rc -eq 0 ]; then [ -n "$(json mops <"$TMP/j")" ] && ok "--shards 4 runs" || fail "--shards 4 output"
 elif [ $rc -eq 1 ] && grep -q "shards 4: invalid argument" "$TMP/err"; then ok "--shards 4 refused by the library (exit 1)"
