@@ -12,8 +12,10 @@
 #   4. what the machine allows two threads, against one thread, automatic
 #      shards: two independent processes of one thread each (nothing
 #      shared at all), and two threads of one index that share no key
-#      (`--own-keys`); with 2 threads of the workload above beside them.
-#      The scaling target cannot be met where the first two do not.
+#      (`--own-keys`); with 2 threads of the workload above beside them,
+#      with and without SP_INDEX_HOME_AFFINITY (`--home-affinity`), and each
+#      configuration's affine hit rate. The scaling target cannot be met
+#      where the first two do not.
 # A benchmark, not a test.
 #
 # Usage: bench/mt_matrix.sh BUILD_DIR [ROUNDS] [OPS_PER_THREAD] [SHARDS_FOR_HITS]
@@ -83,21 +85,29 @@ done; done; done
 echo "  worst sharded/1-shard hit-rate ratio: $worst (target >= 0.98)"
 echo
 echo "4. what two CPUs allow here, automatic shards, Mops/s (median of $rounds, alternating)"
-: >"$tmp/c1"; : >"$tmp/cp"; : >"$tmp/co"; : >"$tmp/cs"
+: >"$tmp/c1"; : >"$tmp/cp"; : >"$tmp/co"; : >"$tmp/cs"; : >"$tmp/ch"; : >"$tmp/c2"
 for _ in $(seq "$rounds"); do
-  ours 10000 1000 0 1 1000 | awk '{ print $1 }' >>"$tmp/c1"
+  ours 10000 1000 0 1 1000 >>"$tmp/c1"
   # Two processes started together, each timing its own best of 3.
   "$sim" mt --capacity 10000 --warm 1000 --shards 0 --threads 1 --ops "$ops" --keys 1000 --repeat 3 --json >"$tmp/p1" &
   "$sim" mt --capacity 10000 --warm 1000 --shards 0 --threads 1 --ops "$ops" --keys 1000 --repeat 3 --json >"$tmp/p2"
   wait
   awk -v a="$(field mops <"$tmp/p1")" -v b="$(field mops <"$tmp/p2")" 'BEGIN { print a + b }' >>"$tmp/cp"
-  ours 10000 1000 0 2 1000 --own-keys | awk '{ print $1 }' >>"$tmp/co"
-  ours 10000 1000 0 2 1000 | awk '{ print $1 }' >>"$tmp/cs"
+  ours 10000 1000 0 2 1000 --own-keys >>"$tmp/co"
+  ours 10000 1000 0 2 1000 >>"$tmp/cs"
+  ours 10000 1000 0 2 1000 --home-affinity >>"$tmp/ch"
+  ours 10000 1000 1 2 1000 >>"$tmp/c2"
 done
-c1=$(median <"$tmp/c1")
-printf '| %-44s | %9s | %8s |\n' configuration Mops/s "vs 1T"
-printf '|:---------------------------------------------|----------:|---------:|\n'
-for row in "1 thread:c1" "2 processes of 1 thread (nothing shared):cp" "2 threads, one index, no key shared:co" "2 threads, one index, keys shared (above):cs"; do
-  m=$(median <"$tmp/${row##*:}")
-  printf '| %-44s | %9s | %7.2fx |\n' "${row%:*}" "$m" "$(awk -v m="$m" -v c="$c1" 'BEGIN { print m / c }')"
+c1=$(awk '{ print $1 }' "$tmp/c1" | median)
+printf '| %-46s | %9s | %8s | %8s |\n' configuration Mops/s "vs 1T" "hit rate"
+printf '|:-----------------------------------------------|----------:|---------:|---------:|\n'
+for row in "1 thread:c1" "2 processes of 1 thread (nothing shared):cp" "2 threads, one index, no key shared:co" \
+  "2 threads, keys shared (the workload above):cs" "2 threads, keys shared, home affinity only:ch" \
+  "2 threads, keys shared, 1 shard (hit baseline):c2"; do
+  f="$tmp/${row##*:}"
+  m=$(awk '{ print $1 }' "$f" | median)
+  h="-"
+  [ -z "$(awk 'NF > 1' "$f")" ] || h=$(awk 'NF > 1 { print $2 }' "$f" | median)
+  printf '| %-46s | %9s | %7.2fx | %8s |\n' "${row%:*}" "$m" "$(awk -v m="$m" -v c="$c1" 'BEGIN { print m / c }')" \
+    "$h"
 done

@@ -12,7 +12,8 @@
  *
  * Several shards: a thread works in its home shard (home.h). An alloc for
  * key K takes K's newest warm slot in the home shard; else, guided by the
- * cross-shard summary (hint.h), K's newest warm slot in another shard; then
+ * cross-shard summary (hint.h), K's newest warm slot in another shard
+ * (unless SP_INDEX_HOME_AFFINITY); then
  * while the whole index is below its warm budget (below_budget) a cold slot,
  * at home or else in another shard; else the home shard's policy (its LRU
  * warm slot); else another shard's, the one publishing the most warm slots
@@ -46,6 +47,7 @@ struct sp_index {
 	uint64_t div_q, div_q1; /* reciprocals for slot -> shard */
 	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
 	uint32_t max_warm;      /* the whole warm budget */
+	uint32_t flags;         /* SP_INDEX_* */
 	struct sp__hint hint;   /* only with several shards */
 	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
 	atomic_ullong clear_misses;
@@ -101,7 +103,8 @@ static void destroy(sp_index *ix)
 
 SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 {
-	if (!cfg || !out || cfg->capacity > SP_INDEX_MAX_CAPACITY || cfg->flags ||
+	if (!cfg || !out || cfg->capacity > SP_INDEX_MAX_CAPACITY ||
+	    (cfg->flags & ~SP_INDEX_HOME_AFFINITY) ||
 	    cfg->shards > SP_INDEX_MAX_SHARDS ||
 	    cfg->shards > (cfg->capacity ? cfg->capacity : 1))
 		return -EINVAL;
@@ -131,6 +134,7 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 	/* Budget shares: W / n each, the remainder to the first shards. */
 	uint32_t w = cfg->max_unused_warm_slots;
 	ix->max_warm = w;
+	ix->flags = cfg->flags;
 	for (uint32_t i = 0; i < n; i++) {
 		struct sp__shard *sh = &ix->shards[i];
 		uint32_t scap = ix->q + (i < ix->big), share = w / n + (i < w % n);
@@ -336,7 +340,7 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 {
 	uint32_t s;
 	struct sp__shard *hs = &ix->shards[home];
-	if (tag == SP__TAG_USED_KEY) {
+	if (tag == SP__TAG_USED_KEY && !(ix->flags & SP_INDEX_HOME_AFFINITY)) {
 		/* The summary says which other shards may hold K; they are
 		 * tried without home's lock. */
 		int held = 1;

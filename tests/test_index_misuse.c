@@ -78,7 +78,9 @@ static void test_create_errors(void **state)
 	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
 	cfg.capacity = 4;
 	cfg.shards = 0;
-	cfg.flags = 1;
+	cfg.flags = 2; /* the first undefined flag */
+	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
+	cfg.flags = UINT32_C(1) << 31 | SP_INDEX_HOME_AFFINITY;
 	assert_int_equal(sp_index_create(&cfg, &ix), -EINVAL);
 	cfg.flags = 0;
 	cfg.reserved[3] = 1;

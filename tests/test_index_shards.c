@@ -2,8 +2,8 @@
  * test_index_shards.c: the sharded index: layout and budget shares, cross-
  * shard affine hits and clears, a global budget, exhaustion only after every
  * shard, free_many across shards, random operations with a structure check
- * after each, frees away from the caller's home, and where a full home
- * evicts. Home shards are per thread (ordinal mod shards), so cross-shard
+ * after each, frees away from the caller's home, where a full home evicts,
+ * and SP_INDEX_HOME_AFFINITY. Home shards are per thread (ordinal mod shards), so cross-shard
  * cases run steps on threads started one after another.
  */
 #include <pthread.h>
@@ -180,6 +180,83 @@ static void test_cross_shard_affinity_and_clear(void **state)
 	assert_int_equal(sp_index_check(ix), 0);
 	(void)a_shard;
 	sp_index_destroy(ix);
+}
+
+/* SP_INDEX_HOME_AFFINITY: thread B does not take the slot thread A warmed
+ * for key 7 in A's home; it gets a cold slot of its own home, which its
+ * free then warms for key 7 there. A clear still finds key 7 in any shard.
+ * Without the flag the same steps are the cross-shard hit of the test
+ * above. */
+static void test_home_affinity_keeps_hits_at_home(void **state)
+{
+	(void)state;
+	sp_index_config cfg = {.capacity = 64, .max_unused_warm_slots = 64, .shards = 4,
+	                       .flags = SP_INDEX_HOME_AFFINITY};
+	sp_index *ix = NULL;
+	assert_int_equal(sp_index_create(&cfg, &ix), 0);
+	struct xshard a = {ix, 7, -1, 0, 0};
+	on_new_thread(xshard_step, &a);
+	assert_int_equal(a.err, 0);
+	struct xshard b = {ix, 7, -1, 0, 0};
+	on_new_thread(xshard_step, &b);
+	assert_int_equal(b.err, 0);
+	assert_int_not_equal(b.slot / 16, a.slot / 16);
+	assert_int_equal(b.slot % 16, 0); /* the first cold slot of its home */
+	sp_index_stats st;
+	assert_int_equal(sp_index_get_stats(ix, &st), 0);
+	assert_int_equal(st.affine_hits, 0);
+	assert_int_equal(st.cold_picks, 2);
+	assert_int_equal(st.keys_with_warm, 2); /* key 7, in two shards */
+	uint32_t n;
+	assert_int_equal(sp_index_key_warm_slots(ix, 7, &n), 0);
+	assert_int_equal(n, 2);
+	/* The main thread's home is neither (a new ordinal each thread, four
+	 * shards): a clear takes one of key 7's slots, then the other. */
+	uint32_t c1, c2, c3;
+	assert_int_equal(sp_index_alloc_affine_and_clear(ix, 7, &c1), 0);
+	assert_int_equal(sp_index_alloc_affine_and_clear(ix, 7, &c2), 0);
+	assert_int_equal(sp_index_alloc_affine_and_clear(ix, 7, &c3), -ENOENT);
+	assert_true((c1 == a.slot && c2 == b.slot) || (c1 == b.slot && c2 == a.slot));
+	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
+/* With one shard the flag changes nothing: the same slots, call for call. */
+static void test_home_affinity_one_shard_is_the_seed(void **state)
+{
+	(void)state;
+	sp_index *ix[2];
+	for (int v = 0; v < 2; v++) {
+		sp_index_config cfg = {.capacity = 50, .max_unused_warm_slots = 7, .shards = 1,
+		                       .flags = v ? SP_INDEX_HOME_AFFINITY : 0};
+		assert_int_equal(sp_index_create(&cfg, &ix[v]), 0);
+	}
+	tu_rng r = {11};
+	uint32_t live[2][50], nlive = 0;
+	for (int i = 0; i < 20000; i++) {
+		uint64_t x = tu_next(&r);
+		if (nlive && (nlive == 50 || x % 2)) {
+			uint32_t j = (uint32_t)((x >> 8) % nlive);
+			for (int v = 0; v < 2; v++) {
+				assert_int_equal(sp_index_free(ix[v], live[v][j], 0), 0);
+				live[v][j] = live[v][nlive - 1];
+			}
+			nlive--;
+		} else {
+			uint64_t key = (x >> 16) % 30;
+			for (int v = 0; v < 2; v++)
+				assert_int_equal(sp_index_alloc(ix[v], key, &live[v][nlive]), 0);
+			assert_int_equal(live[0][nlive], live[1][nlive]);
+			nlive++;
+		}
+	}
+	sp_index_stats s0, s1;
+	assert_int_equal(sp_index_get_stats(ix[0], &s0), 0);
+	assert_int_equal(sp_index_get_stats(ix[1], &s1), 0);
+	assert_int_equal(s0.affine_hits, s1.affine_hits);
+	assert_true(s0.affine_hits > 1000);
+	sp_index_destroy(ix[0]);
+	sp_index_destroy(ix[1]);
 }
 
 static void test_budget_is_global(void **state)
@@ -492,6 +569,8 @@ int main(void)
 		cmocka_unit_test(test_layout_and_exhaustion),
 		cmocka_unit_test(test_bad_shard_configs),
 		cmocka_unit_test(test_cross_shard_affinity_and_clear),
+		cmocka_unit_test(test_home_affinity_keeps_hits_at_home),
+		cmocka_unit_test(test_home_affinity_one_shard_is_the_seed),
 		cmocka_unit_test(test_budget_is_global),
 		cmocka_unit_test(test_free_many_across_shards_is_atomic),
 		cmocka_unit_test(test_random_ops_keep_invariants),

@@ -24,7 +24,7 @@
 static const char help[] =
 	"usage: slotpool-sim mt --capacity C --warm W --threads T --ops N [--shards S]\n"
 	"                       [--keys K] [--zipf Z] [--free-prob P] [--seed X]\n"
-	"                       [--repeat R] [--own-keys] [--json]\n"
+	"                       [--repeat R] [--own-keys] [--home-affinity] [--json]\n"
 	"\n"
 	"T threads each run N alloc(key)/free operations on one shared index of C\n"
 	"slots (keys Zipf(Z) over 1..K, each thread its own random stream, at most\n"
@@ -42,6 +42,8 @@ static const char help[] =
 	"  --own-keys    thread t draws its keys from t*K+1..t*K+K: no key is shared\n"
 	"                between threads (not the seed's workload; shows what sharing\n"
 	"                keys costs)\n"
+	"  --home-affinity  sp_index_config.flags |= SP_INDEX_HOME_AFFINITY: a key's\n"
+	"                warm slot is looked for in the thread's home shard only\n"
 	"  --json        one JSON object with mops and affine_hit_rate\n"
 	"Example:\n"
 	"  slotpool-sim mt --capacity 1000 --warm 100 --threads 4 --ops 1000000 --keys 1000 --zipf 1.0\n";
@@ -155,6 +157,10 @@ int sim_cmd_mt(int argc, char **argv)
 		}
 		if (!strcmp(a, "--own-keys")) {
 			own_keys = 1;
+			continue;
+		}
+		if (!strcmp(a, "--home-affinity")) {
+			cfg.flags |= SP_INDEX_HOME_AFFINITY;
 			continue;
 		}
 		if (a[0] != '-' || a[1] != '-') {
@@ -276,11 +282,12 @@ int sim_cmd_mt(int argc, char **argv)
 	double rate = keyed ? (double)st.affine_hits / (double)keyed : 0.0;
 	if (json)
 		printf("{\"impl\":\"slotpool\",\"threads\":%u,\"shards\":%u,\"capacity\":%u,\"warm\":%u,"
-		       "\"keys\":%llu,\"own_keys\":%s,\"zipf\":%g,\"free_prob\":%g,\"seed\":%llu,"
+		       "\"keys\":%llu,\"own_keys\":%s,\"home_affinity\":%s,\"zipf\":%g,\"free_prob\":%g,\"seed\":%llu,"
 		       "\"ops_total\":%llu,\"best_secs\":%.6f,\"mops\":%.3f,\"failed_allocs\":%llu,"
 		       "\"affine_hits\":%llu,\"keyed_allocs\":%llu,\"affine_hit_rate\":%.6f}\n",
 		       threads, cfg.shards, cfg.capacity, cfg.max_unused_warm_slots,
-		       (unsigned long long)keys, own_keys ? "true" : "false", zipf, free_p,
+		       (unsigned long long)keys, own_keys ? "true" : "false",
+		       (cfg.flags & SP_INDEX_HOME_AFFINITY) ? "true" : "false", zipf, free_p,
 		       (unsigned long long)seed,
 		       (unsigned long long)total, best, mops, (unsigned long long)fails,
 		       (unsigned long long)st.affine_hits, (unsigned long long)keyed, rate);

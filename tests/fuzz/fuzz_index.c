@@ -14,14 +14,16 @@
  * Header: cap (byte % 65, or % 1025 when flag bit 0 is set), warm (byte %
  * (cap + 3), so values above capacity occur), flags: bits 1-2 key space
  * (4 keys, 64 keys, edge values, raw 64-bit), bit 3 try invalid configs first,
- * bit 7 several shards.
+ * bit 4 SP_INDEX_HOME_AFFINITY, bit 7 several shards.
  *
  * With one shard the model predicts every slot. With 2-64 shards the policy
  * picks among shards, so the model only tracks states and checks what index.h
  * promises whatever the shard: a slot handed out was not in use, a key with a
  * warm slot anywhere gets one of its own (alloc) or one at all (clear, else
  * -ENOENT), -ENOSPC only when every slot is in use, the same free errors, and
- * every counter except the per-pick ones.
+ * every counter except the per-pick ones. With SP_INDEX_HOME_AFFINITY, alloc
+ * owes the key one of its slots only when one is warm in the caller's home
+ * shard, and a hit is a slot of the key from home.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +45,8 @@ typedef struct {
 	unsigned keymode;
 	uint64_t *scratch; /* cap entries, for keys_with_warm */
 	uint32_t shards;   /* > 1: the model tracks states, the index picks */
+	int home_only;     /* SP_INDEX_HOME_AFFINITY, with several shards */
+	uint32_t home_lo, home_hi; /* the caller's home shard: slots [lo, hi) */
 } fz_index;
 
 static uint64_t read_key(fz_index *f)
@@ -175,6 +179,14 @@ static void alloc_sharded(fz_index *f, int kind, uint64_t key)
 	else
 		rc = sp_index_alloc_nokey(f->ix, &slot);
 	uint32_t mine = kind == 2 ? 0 : model_key_warm(m, key);
+	/* Warm slots of the key that this alloc owes the caller. */
+	uint32_t owed = mine;
+	if (kind == 0 && f->home_only) {
+		owed = 0;
+		for (uint32_t i = f->home_lo; i < f->home_hi; i++)
+			owed += m->state[i] == M_WARM && m->has_key[i] && m->key[i] == key;
+	}
+	int at_home = slot >= f->home_lo && slot < f->home_hi;
 	if (kind == 1 && !mine) {
 		FZ_CHECK(rc == -ENOENT && slot == SP_INDEX_NO_SLOT, "clear of a key without warm slots: %d", rc);
 		m->misses++;
@@ -187,11 +199,13 @@ static void alloc_sharded(fz_index *f, int kind, uint64_t key)
 	}
 	FZ_CHECK(rc == 0 && slot < m->cap && m->state[slot] != M_USED, "kind %d: rc %d slot %u", kind,
 	         rc, slot);
-	if (kind != 2 && mine)
-		FZ_CHECK(m->state[slot] == M_WARM && m->has_key[slot] && m->key[slot] == key,
+	if (kind != 2 && owed)
+		FZ_CHECK(m->state[slot] == M_WARM && m->has_key[slot] && m->key[slot] == key &&
+		                 (at_home || !(kind == 0 && f->home_only)),
 		         "key %llu has %u warm slots, got slot %u of another", (unsigned long long)key,
-		         mine, slot);
-	if (m->state[slot] == M_WARM && m->has_key[slot] && m->key[slot] == key && kind == 0)
+		         owed, slot);
+	int its_own = m->state[slot] == M_WARM && m->has_key[slot] && m->key[slot] == key;
+	if (its_own && kind == 0 && (at_home || !f->home_only))
 		m->hits++;
 	else if (m->state[slot] == M_COLD)
 		m->cold++;
@@ -340,7 +354,7 @@ static void try_bad_configs(fz_index *f)
 		cfg.shards = SP_INDEX_MAX_SHARDS + 1 + b;
 		break;
 	case 2:
-		cfg.flags = 1u << (b % 32);
+		cfg.flags = 2u << (b % 31); /* bit 0 is SP_INDEX_HOME_AFFINITY */
 		break;
 	default:
 		cfg.reserved[b % 4] = UINT64_C(1) << (b % 64);
@@ -368,7 +382,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f.shards > cap)
 			f.shards = cap;
 	}
-	sp_index_config cfg = {.capacity = cap, .max_unused_warm_slots = warm, .shards = f.shards};
+	f.home_only = f.shards > 1 && (flags & 0x10);
+	sp_index_config cfg = {.capacity = cap, .max_unused_warm_slots = warm, .shards = f.shards,
+	                       .flags = f.home_only ? SP_INDEX_HOME_AFFINITY : 0};
+	if (f.home_only) {
+		/* A fresh index hands out its first cold slot at the caller's
+		 * home, the same shard in every index of as many shards. */
+		sp_index *probe;
+		uint32_t s;
+		FZ_CHECK(sp_index_create(&cfg, &probe) == 0, "probe");
+		FZ_CHECK(sp_index_alloc_nokey(probe, &s) == 0, "probe alloc");
+		sp_index_destroy(probe);
+		/* Shard i holds q + 1 slots for i < cap % shards, else q. */
+		uint32_t q = cap / f.shards, big = cap % f.shards, edge = big * (q + 1);
+		uint32_t h = s < edge ? s / (q + 1) : big + (s - edge) / q;
+		f.home_lo = h < big ? h * (q + 1) : edge + (h - big) * q;
+		f.home_hi = f.home_lo + q + (h < big);
+	}
 	FZ_CHECK(sp_index_create(&cfg, &f.ix) == 0, "create cap %u warm %u", cap, warm);
 	/* A warm budget above capacity needs no special case in the model: the
 	 * warm count never reaches it, which is how index.h says it behaves. */

@@ -28,6 +28,13 @@ awk -v m="$(json mops <"$TMP/j")" -v r="$(json affine_hit_rate <"$TMP/j")" \
   fail "--own-keys: $(cat "$TMP/a" "$TMP/c")"
 "$SIM" mt --capacity 64 --warm 8 --threads 2 --ops 1000 --keys 10 --own-keys --json >"$TMP/j" &&
   [ "$(json failed_allocs <"$TMP/j")" = 0 ] && ok "--own-keys, 2 threads" || fail "--own-keys, 2 threads: $(cat "$TMP/j")"
+# --home-affinity reaches the library: reported, and with one shard the
+# same hits as without (the flag only acts across shards).
+"$SIM" mt --capacity 32 --warm 4 --threads 1 --ops 5000 --keys 20 --seed 9 --shards 1 --json >"$TMP/d"
+"$SIM" mt --capacity 32 --warm 4 --threads 1 --ops 5000 --keys 20 --seed 9 --shards 1 --home-affinity --json >"$TMP/e"
+[ "$(json affine_hits <"$TMP/d")" = "$(json affine_hits <"$TMP/e")" ] && grep -q '"home_affinity":true' "$TMP/e" &&
+  grep -q '"home_affinity":false' "$TMP/d" && ok "--home-affinity: reported, inert with one shard" ||
+  fail "--home-affinity: $(cat "$TMP/d" "$TMP/e")"
 "$SIM" mt --capacity 64 --warm 8 --threads 2 --ops 1000 --shards 4 --json >"$TMP/j" 2>"$TMP/err"; rc=$?
 if [ $rc -eq 0 ]; then [ -n "$(json mops <"$TMP/j")" ] && ok "--shards 4 runs" || fail "--shards 4 output"
 elif [ $rc -eq 1 ] && grep -q "shards 4: invalid argument" "$TMP/err"; then ok "--shards 4 refused by the library (exit 1)"
