@@ -29,7 +29,8 @@
  * shard if one has any (found through a per-key summary, without taking
  * every lock); and the warm budget is judged for the whole index (a shard
  * past its share asks an index-wide count), so hits stay close to one
- * shard's. A home with no cold slot left borrows one from another shard.
+ * shard's (SP_INDEX_HOME_AFFINITY gives up the cross-shard hits for
+ * throughput). A home with no cold slot left borrows one from another shard.
  * Exhaustion is reported only after every shard was tried.
  *
  * Thread-safety: every function may be called from any thread at any time,
