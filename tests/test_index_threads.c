@@ -1,6 +1,7 @@
 /*
  * test_index_threads.c: four threads allocate and free on one index (one
- * shard, then four) with their own seeded streams. A per-slot owner word, claimed with a
+ * shard, then four, then four with SP_INDEX_HOME_AFFINITY) with their own
+ * seeded streams. A per-slot owner word, claimed with a
  * compare-and-swap after each alloc, proves that no slot is ever held twice;
  * afterwards the counters must add up and the structure check must pass.
  * Scaled down under ThreadSanitizer.
@@ -82,11 +83,12 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static void four_threads(uint32_t shards)
+static void four_threads(uint32_t shards, uint32_t flags)
 {
 	for (unsigned i = 0; i < CAP; i++)
 		atomic_store(&g_owner[i], 0);
-	sp_index_config cfg = {.capacity = CAP, .max_unused_warm_slots = 64, .shards = shards};
+	sp_index_config cfg = {.capacity = CAP, .max_unused_warm_slots = 64, .shards = shards,
+	                       .flags = flags};
 	assert_int_equal(sp_index_create(&cfg, &g_ix), 0);
 	static worker w[THREADS];
 	pthread_t t[THREADS];
@@ -124,13 +126,19 @@ static void four_threads(uint32_t shards)
 static void test_four_threads_one_shard(void **state)
 {
 	(void)state;
-	four_threads(1);
+	four_threads(1, 0);
 }
 
 static void test_four_threads_four_shards(void **state)
 {
 	(void)state;
-	four_threads(4);
+	four_threads(4, 0);
+}
+
+static void test_four_threads_four_shards_home_affinity(void **state)
+{
+	(void)state;
+	four_threads(4, SP_INDEX_HOME_AFFINITY);
 }
 
 int main(void)
@@ -138,6 +146,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_four_threads_one_shard),
 		cmocka_unit_test(test_four_threads_four_shards),
+		cmocka_unit_test(test_four_threads_four_shards_home_affinity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
