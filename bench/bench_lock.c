@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "lock.h"
 
 #define PAIRS 10000000
@@ -53,19 +54,6 @@ static void *bounce(void *arg)
 	return NULL;
 }
 
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 11;
@@ -81,24 +69,24 @@ int main(int argc, char **argv)
 	double *spin = malloc(sizeof(double) * (size_t)reps);
 	double *mtx = malloc(sizeof(double) * (size_t)reps);
 	for (int r = 0; r < reps; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		for (int i = 0; i < PAIRS; i++) {
 			sp__lock_acquire(&l);
 			sink = sink + 1;
 			sp__lock_release(&l);
 		}
-		double t1 = now_ns();
+		double t1 = bench_now_ns();
 		for (int i = 0; i < PAIRS; i++) {
 			pthread_mutex_lock(&m);
 			sink = sink + 1;
 			pthread_mutex_unlock(&m);
 		}
-		double t2 = now_ns();
+		double t2 = bench_now_ns();
 		spin[r] = (t1 - t0) / PAIRS;
 		mtx[r] = (t2 - t1) / PAIRS;
 	}
-	qsort(spin, (size_t)reps, sizeof(double), cmp);
-	qsort(mtx, (size_t)reps, sizeof(double), cmp);
+	qsort(spin, (size_t)reps, sizeof(double), bench_cmp_double);
+	qsort(mtx, (size_t)reps, sizeof(double), bench_cmp_double);
 	printf("lock+unlock, uncontended, second thread started (median of %d x %d):\n", reps, PAIRS);
 	printf("  slotpool lock (src/lock.h)  %6.2f ns  (min %.2f, max %.2f)\n", spin[reps / 2], spin[0],
 	       spin[reps - 1]);
@@ -111,17 +99,17 @@ int main(int argc, char **argv)
 		atomic_store(&ball, 0);
 		if (pthread_create(&b, NULL, bounce, NULL) != 0)
 			return 1;
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		for (int i = 0; i < BOUNCES; i++) {
 			atomic_store_explicit(&ball, 1, memory_order_release);
 			while (atomic_load_explicit(&ball, memory_order_acquire) != 0)
 				;
 		}
-		xfer[r] = (now_ns() - t0) / BOUNCES / 2;
+		xfer[r] = (bench_now_ns() - t0) / BOUNCES / 2;
 		pthread_join(b, NULL);
 	}
 	if (xfer) {
-		qsort(xfer, (size_t)reps, sizeof(double), cmp);
+		qsort(xfer, (size_t)reps, sizeof(double), bench_cmp_double);
 		printf("cache line moved between two threads (half a ping-pong round trip, median of %d x %d):\n",
 		       reps, BOUNCES);
 		printf("  %6.2f ns  (min %.2f, max %.2f)\n", xfer[reps / 2], xfer[0], xfer[reps - 1]);

@@ -23,24 +23,12 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "slotpool.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 #define PG ((size_t)4096)
-
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 typedef struct {
 	double p50, p99;
@@ -48,7 +36,7 @@ typedef struct {
 
 static lat summarize(double *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_d);
+	qsort(v, n, sizeof(*v), bench_cmp_double);
 	lat l = {v[n / 2], v[(size_t)((double)n * 0.99)]};
 	return l;
 }
@@ -85,7 +73,7 @@ static lat run(enum mode m, const unsigned char *bytes, size_t size, size_t w, s
 		}
 	}
 	for (size_t i = 0; i < reps + reps / 10; i++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		unsigned char v = (unsigned char)(i | 1);
 		if (m <= OTHER) {
 			sp_mem_slot s;
@@ -112,7 +100,7 @@ static lat run(enum mode m, const unsigned char *bytes, size_t size, size_t w, s
 			__asm__ volatile("" : : "r"(p) : "memory");
 			free(p);
 		}
-		double dt = now_ns() - t0;
+		double dt = bench_now_ns() - t0;
 		if (i >= reps / 10) /* the first tenth warms up */
 			t[i - reps / 10] = dt;
 	}

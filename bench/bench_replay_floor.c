@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "lock.h"
 #include "trace.h"
 
@@ -72,19 +73,6 @@ __attribute__((noinline)) static void replay(struct lifo *f, const struct trace_
 	}
 }
 
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -122,15 +110,15 @@ int main(int argc, char **argv)
 				f.free[i] = (uint32_t)cap - 1 - i;
 			for (size_t i = 0; i < t.nhandles; i++)
 				res[i] = UINT32_MAX;
-			double t0 = now_ns();
+			double t0 = bench_now_ns();
 			replay(&f, t.ops, t.nops, res);
-			double dt = (now_ns() - t0) / (double)(t.nops ? t.nops : 1);
+			double dt = (bench_now_ns() - t0) / (double)(t.nops ? t.nops : 1);
 			if (k == 0 || dt < best)
 				best = dt;
 		}
 		med[r] = best;
 	}
-	qsort(med, (size_t)rounds, sizeof *med, cmp);
+	qsort(med, (size_t)rounds, sizeof *med, bench_cmp_double);
 	printf("harness_ns=%.3f\n", med[rounds / 2]);
 	trace_free(&t);
 	free(f.free);
