@@ -3,8 +3,9 @@
  * shard affine hits and clears, a global budget, exhaustion only after every
  * shard, free_many across shards, random operations with a structure check
  * after each, frees away from the caller's home, where a full home evicts,
- * and SP_INDEX_HOME_AFFINITY. Home shards are per thread (ordinal mod shards), so cross-shard
- * cases run steps on threads started one after another.
+ * and SP_INDEX_HOME_AFFINITY. Home shards are per thread (ordinal mod
+ * shards), so cross-shard cases run steps on threads started one after
+ * another.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -210,8 +211,8 @@ static void test_home_affinity_keeps_hits_at_home(void **state)
 	uint32_t n;
 	assert_int_equal(sp_index_key_warm_slots(ix, 7, &n), 0);
 	assert_int_equal(n, 2);
-	/* The main thread's home is neither (a new ordinal each thread, four
-	 * shards): a clear takes one of key 7's slots, then the other. */
+	/* Whatever the main thread's home, a clear takes one of key 7's
+	 * slots, the next the other, and a third finds none. */
 	uint32_t c1, c2, c3;
 	assert_int_equal(sp_index_alloc_affine_and_clear(ix, 7, &c1), 0);
 	assert_int_equal(sp_index_alloc_affine_and_clear(ix, 7, &c2), 0);

@@ -1,9 +1,9 @@
 /*
  * test_index_threads.c: four threads allocate and free on one index (one
  * shard, then four, then four with SP_INDEX_HOME_AFFINITY) with their own
- * seeded streams. A per-slot owner word, claimed with a
- * compare-and-swap after each alloc, proves that no slot is ever held twice;
- * afterwards the counters must add up and the structure check must pass.
+ * seeded streams. A per-slot owner word, claimed with a compare-and-swap
+ * after each alloc, proves that no slot is ever held twice; afterwards the
+ * counters must add up and the structure check must pass.
  * Scaled down under ThreadSanitizer.
  */
 #include <pthread.h>
