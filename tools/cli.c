@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void cli_error(const struct cli *c, const char *fmt, ...)
 {
@@ -77,4 +78,68 @@ bool cli_double(const struct cli *c, const char *flag, const char *v, double lo,
 	}
 	*out = x;
 	return true;
+}
+
+static bool parse_value(struct cli *c, struct cli_flag *f)
+{
+	if (f->type == CLI_SWITCH) {
+		*(int *)f->out = 1;
+		return true;
+	}
+	const char *v = cli_value(c);
+	if (!v)
+		return false;
+	switch (f->type) {
+	case CLI_U32:
+		return cli_u32(c, f->name, v, f->out);
+	case CLI_U64:
+		return cli_u64(c, f->name, v, f->out);
+	case CLI_DOUBLE:
+		return cli_double(c, f->name, v, f->lo, f->hi, f->out);
+	default:
+		*(const char **)f->out = v;
+		return true;
+	}
+}
+
+int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
+	      const char **trace)
+{
+	for (c->i = 0; c->i < c->argc; c->i++) {
+		const char *a = c->argv[c->i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(help, stdout);
+			return SIM_EXIT_OK;
+		}
+		if (a[0] != '-' || a[1] != '-') {
+			if (trace && !*trace) {
+				*trace = a;
+				continue;
+			}
+			cli_error(c, "unexpected argument '%s'%s (see --help)", a,
+				  trace ? ": one TRACE only" : "");
+			return SIM_EXIT_USAGE;
+		}
+		struct cli_flag *f = flags;
+		while (f < flags + n && strcmp(f->name, a))
+			f++;
+		if (f == flags + n) {
+			cli_error(c, "unknown flag '%s' (see --help)", a);
+			return SIM_EXIT_USAGE;
+		}
+		if (!parse_value(c, f))
+			return SIM_EXIT_USAGE;
+		f->seen = true;
+	}
+	if (trace && !*trace) {
+		cli_error(c, "TRACE is required (see --help)");
+		return SIM_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (flags[i].required && !flags[i].seen) {
+			cli_error(c, "%s is required (see --help)", flags[i].name);
+			return SIM_EXIT_USAGE;
+		}
+	}
+	return CLI_CONTINUE;
 }

@@ -57,52 +57,20 @@ int sim_cmd_gen(int argc, char **argv)
 	struct cli c = {.cmd = "gen", .argc = argc, .argv = argv};
 	uint64_t ops = 0, keys = 0, cap = 0, seed = 0, bytes_max = 0;
 	double zipf = 1.0, pf = 0.5, pc = 0.0, pn = 0.0;
-	int have = 0; /* bits: ops keys capacity seed */
-	const char *v;
-
-	for (c.i = 0; c.i < argc; c.i++) {
-		const char *a = argv[c.i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(help, stdout);
-			return SIM_EXIT_OK;
-		}
-		if (a[0] != '-' || a[1] != '-') {
-			cli_error(&c, "unexpected argument '%s' (see --help)", a);
-			return SIM_EXIT_USAGE;
-		}
-		if (!(v = cli_value(&c)))
-			return SIM_EXIT_USAGE;
-		bool ok;
-		if (!strcmp(a, "--ops"))
-			ok = cli_u64(&c, a, v, &ops), have |= 1;
-		else if (!strcmp(a, "--keys"))
-			ok = cli_u64(&c, a, v, &keys), have |= 2;
-		else if (!strcmp(a, "--capacity"))
-			ok = cli_u64(&c, a, v, &cap), have |= 4;
-		else if (!strcmp(a, "--seed"))
-			ok = cli_u64(&c, a, v, &seed), have |= 8;
-		else if (!strcmp(a, "--bytes-max"))
-			ok = cli_u64(&c, a, v, &bytes_max);
-		else if (!strcmp(a, "--zipf"))
-			ok = cli_double(&c, a, v, 0.0, 100.0, &zipf);
-		else if (!strcmp(a, "--free-prob"))
-			ok = cli_double(&c, a, v, 0.0, 1.0, &pf);
-		else if (!strcmp(a, "--clear-prob"))
-			ok = cli_double(&c, a, v, 0.0, 1.0, &pc);
-		else if (!strcmp(a, "--no-key-prob"))
-			ok = cli_double(&c, a, v, 0.0, 1.0, &pn);
-		else {
-			cli_error(&c, "unknown flag '%s' (see --help)", a);
-			return SIM_EXIT_USAGE;
-		}
-		if (!ok)
-			return SIM_EXIT_USAGE;
-	}
-	if (have != 15) {
-		cli_error(&c, "%s is required (see --help)",
-			  !(have & 1) ? "--ops" : !(have & 2) ? "--keys" : !(have & 4) ? "--capacity" : "--seed");
-		return SIM_EXIT_USAGE;
-	}
+	struct cli_flag flags[] = {
+		CLI_REQ("--ops", CLI_U64, &ops),
+		CLI_REQ("--keys", CLI_U64, &keys),
+		CLI_REQ("--capacity", CLI_U64, &cap),
+		CLI_REQ("--seed", CLI_U64, &seed),
+		CLI_OPT("--bytes-max", CLI_U64, &bytes_max),
+		CLI_NUM("--zipf", &zipf, 0.0, 100.0),
+		CLI_NUM("--free-prob", &pf, 0.0, 1.0),
+		CLI_NUM("--clear-prob", &pc, 0.0, 1.0),
+		CLI_NUM("--no-key-prob", &pn, 0.0, 1.0),
+	};
+	int parsed = cli_parse(&c, flags, sizeof flags / sizeof flags[0], help, NULL);
+	if (parsed != CLI_CONTINUE)
+		return parsed;
 	if (keys == 0 || keys > (1u << 26)) {
 		cli_error(&c, "--keys: bad value '%llu' (want 1..67108864)", (unsigned long long)keys);
 		return SIM_EXIT_USAGE;

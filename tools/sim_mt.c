@@ -141,67 +141,29 @@ int sim_cmd_mt(int argc, char **argv)
 	uint64_t keys = 1000, seed = 1, n = 0;
 	uint32_t threads = 0, repeat = 1;
 	double zipf = 1.0, free_p = 0.5;
-	int json = 0, own_keys = 0, have = 0;
-	const char *v;
+	int json = 0, own_keys = 0, home_affinity = 0;
 
 	memset(&cfg, 0, sizeof cfg);
-	for (c.i = 0; c.i < argc; c.i++) {
-		const char *a = argv[c.i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(help, stdout);
-			return SIM_EXIT_OK;
-		}
-		if (!strcmp(a, "--json")) {
-			json = 1;
-			continue;
-		}
-		if (!strcmp(a, "--own-keys")) {
-			own_keys = 1;
-			continue;
-		}
-		if (!strcmp(a, "--home-affinity")) {
-			cfg.flags |= SP_INDEX_HOME_AFFINITY;
-			continue;
-		}
-		if (a[0] != '-' || a[1] != '-') {
-			cli_error(&c, "unexpected argument '%s' (see --help)", a);
-			return SIM_EXIT_USAGE;
-		}
-		if (!(v = cli_value(&c)))
-			return SIM_EXIT_USAGE;
-		bool ok;
-		if (!strcmp(a, "--capacity"))
-			ok = cli_u32(&c, a, v, &cfg.capacity), have |= 1;
-		else if (!strcmp(a, "--warm"))
-			ok = cli_u32(&c, a, v, &cfg.max_unused_warm_slots), have |= 2;
-		else if (!strcmp(a, "--threads"))
-			ok = cli_u32(&c, a, v, &threads), have |= 4;
-		else if (!strcmp(a, "--ops"))
-			ok = cli_u64(&c, a, v, &n), have |= 8;
-		else if (!strcmp(a, "--shards"))
-			ok = cli_u32(&c, a, v, &cfg.shards);
-		else if (!strcmp(a, "--keys"))
-			ok = cli_u64(&c, a, v, &keys);
-		else if (!strcmp(a, "--seed"))
-			ok = cli_u64(&c, a, v, &seed);
-		else if (!strcmp(a, "--repeat"))
-			ok = cli_u32(&c, a, v, &repeat);
-		else if (!strcmp(a, "--zipf"))
-			ok = cli_double(&c, a, v, 0.0, 100.0, &zipf);
-		else if (!strcmp(a, "--free-prob"))
-			ok = cli_double(&c, a, v, 0.0, 1.0, &free_p);
-		else {
-			cli_error(&c, "unknown flag '%s' (see --help)", a);
-			return SIM_EXIT_USAGE;
-		}
-		if (!ok)
-			return SIM_EXIT_USAGE;
-	}
-	if (have != 15) {
-		cli_error(&c, "%s is required (see --help)",
-			  !(have & 1) ? "--capacity" : !(have & 2) ? "--warm" : !(have & 4) ? "--threads" : "--ops");
-		return SIM_EXIT_USAGE;
-	}
+	struct cli_flag flags[] = {
+		CLI_REQ("--capacity", CLI_U32, &cfg.capacity),
+		CLI_REQ("--warm", CLI_U32, &cfg.max_unused_warm_slots),
+		CLI_REQ("--threads", CLI_U32, &threads),
+		CLI_REQ("--ops", CLI_U64, &n),
+		CLI_OPT("--shards", CLI_U32, &cfg.shards),
+		CLI_OPT("--keys", CLI_U64, &keys),
+		CLI_OPT("--seed", CLI_U64, &seed),
+		CLI_OPT("--repeat", CLI_U32, &repeat),
+		CLI_NUM("--zipf", &zipf, 0.0, 100.0),
+		CLI_NUM("--free-prob", &free_p, 0.0, 1.0),
+		CLI_OPT("--own-keys", CLI_SWITCH, &own_keys),
+		CLI_OPT("--home-affinity", CLI_SWITCH, &home_affinity),
+		CLI_OPT("--json", CLI_SWITCH, &json),
+	};
+	int parsed = cli_parse(&c, flags, sizeof flags / sizeof flags[0], help, NULL);
+	if (parsed != CLI_CONTINUE)
+		return parsed;
+	if (home_affinity)
+		cfg.flags |= SP_INDEX_HOME_AFFINITY;
 	if (threads == 0 || threads > 1024 || n == 0 || n > (UINT64_C(1) << 32) || repeat == 0 ||
 	    keys == 0 || keys > (1u << 26)) {
 		cli_error(&c, "%s",

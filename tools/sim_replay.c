@@ -79,51 +79,22 @@ int sim_cmd_replay(int argc, char **argv)
 	struct cli c = {.cmd = "replay", .argc = argc, .argv = argv};
 	/* One shard by default: the exact seed policy (0 would mean automatic). */
 	struct sim_config cfg = {.shards = 1};
-	const char *path = NULL, *slots = NULL, *v;
+	const char *path = NULL, *slots = NULL;
 	uint32_t repeat = 1;
-	int json = 0, have_cap = 0, have_warm = 0;
-
-	for (c.i = 0; c.i < argc; c.i++) {
-		const char *a = argv[c.i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(help, stdout);
-			return SIM_EXIT_OK;
-		} else if (!strcmp(a, "--json")) {
-			json = 1;
-		} else if (!strcmp(a, "--capacity")) {
-			if (!(v = cli_value(&c)) || !cli_u32(&c, a, v, &cfg.capacity))
-				return SIM_EXIT_USAGE;
-			have_cap = 1;
-		} else if (!strcmp(a, "--warm")) {
-			if (!(v = cli_value(&c)) || !cli_u32(&c, a, v, &cfg.warm))
-				return SIM_EXIT_USAGE;
-			have_warm = 1;
-		} else if (!strcmp(a, "--shards")) {
-			if (!(v = cli_value(&c)) || !cli_u32(&c, a, v, &cfg.shards))
-				return SIM_EXIT_USAGE;
-		} else if (!strcmp(a, "--repeat")) {
-			if (!(v = cli_value(&c)) || !cli_u32(&c, a, v, &repeat))
-				return SIM_EXIT_USAGE;
-			if (repeat == 0) {
-				cli_error(&c, "--repeat: bad value '0' (want at least 1)");
-				return SIM_EXIT_USAGE;
-			}
-		} else if (!strcmp(a, "--slots")) {
-			if (!(slots = cli_value(&c)))
-				return SIM_EXIT_USAGE;
-		} else if (a[0] == '-' && a[1] == '-') {
-			cli_error(&c, "unknown flag '%s' (see --help)", a);
-			return SIM_EXIT_USAGE;
-		} else if (!path) {
-			path = a;
-		} else {
-			cli_error(&c, "unexpected argument '%s': one TRACE only (see --help)", a);
-			return SIM_EXIT_USAGE;
-		}
-	}
-	if (!path || !have_cap || !have_warm) {
-		cli_error(&c, "%s is required (see --help)",
-			  !path ? "TRACE" : !have_cap ? "--capacity" : "--warm");
+	int json = 0;
+	struct cli_flag flags[] = {
+		CLI_REQ("--capacity", CLI_U32, &cfg.capacity),
+		CLI_REQ("--warm", CLI_U32, &cfg.warm),
+		CLI_OPT("--shards", CLI_U32, &cfg.shards),
+		CLI_OPT("--repeat", CLI_U32, &repeat),
+		CLI_OPT("--slots", CLI_STRING, &slots),
+		CLI_OPT("--json", CLI_SWITCH, &json),
+	};
+	int parsed = cli_parse(&c, flags, sizeof flags / sizeof flags[0], help, &path);
+	if (parsed != CLI_CONTINUE)
+		return parsed;
+	if (repeat == 0) {
+		cli_error(&c, "--repeat: bad value '0' (want at least 1)");
 		return SIM_EXIT_USAGE;
 	}
 

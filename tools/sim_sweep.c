@@ -182,43 +182,21 @@ int sim_cmd_sweep(int argc, char **argv)
 	struct cli c = {.cmd = "sweep", .argc = argc, .argv = argv};
 	/* One shard by default: the exact seed policy (0 would mean automatic). */
 	struct sim_config cfg = {.shards = 1};
-	const char *path = NULL, *csv = NULL, *v, *warmarg = NULL;
-	int all = 0, have_cap = 0;
-
-	for (c.i = 0; c.i < argc; c.i++) {
-		const char *a = argv[c.i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(help, stdout);
-			return SIM_EXIT_OK;
-		} else if (!strcmp(a, "--all")) {
-			all = 1;
-		} else if (!strcmp(a, "--capacity")) {
-			if (!(v = cli_value(&c)) || !cli_u32(&c, a, v, &cfg.capacity))
-				return SIM_EXIT_USAGE;
-			have_cap = 1;
-		} else if (!strcmp(a, "--shards")) {
-			if (!(v = cli_value(&c)) || !cli_u32(&c, a, v, &cfg.shards))
-				return SIM_EXIT_USAGE;
-		} else if (!strcmp(a, "--warm")) {
-			if (!(warmarg = cli_value(&c)))
-				return SIM_EXIT_USAGE;
-		} else if (!strcmp(a, "--csv")) {
-			if (!(csv = cli_value(&c)))
-				return SIM_EXIT_USAGE;
-		} else if (a[0] == '-' && a[1] == '-') {
-			cli_error(&c, "unknown flag '%s' (see --help)", a);
-			return SIM_EXIT_USAGE;
-		} else if (!path) {
-			path = a;
-		} else {
-			cli_error(&c, "unexpected argument '%s': one TRACE only (see --help)", a);
-			return SIM_EXIT_USAGE;
-		}
-	}
-	if (!path || !have_cap || (!warmarg && !all) || (warmarg && all)) {
+	const char *path = NULL, *csv = NULL, *warmarg = NULL;
+	int all = 0;
+	struct cli_flag flags[] = {
+		CLI_REQ("--capacity", CLI_U32, &cfg.capacity),
+		CLI_OPT("--warm", CLI_STRING, &warmarg),
+		CLI_OPT("--all", CLI_SWITCH, &all),
+		CLI_OPT("--shards", CLI_U32, &cfg.shards),
+		CLI_OPT("--csv", CLI_STRING, &csv),
+	};
+	int parsed = cli_parse(&c, flags, sizeof flags / sizeof flags[0], help, &path);
+	if (parsed != CLI_CONTINUE)
+		return parsed;
+	if (!warmarg == !all) {
 		cli_error(&c, "%s (see --help)",
-			  !path ? "TRACE is required" : !have_cap ? "--capacity is required"
-			  : all ? "--warm and --all exclude each other" : "--warm or --all is required");
+			  all ? "--warm and --all exclude each other" : "--warm or --all is required");
 		return SIM_EXIT_USAGE;
 	}
 	size_t n = 0;

@@ -81,6 +81,12 @@ flag "sweep bad list"      2 "--warm: bad value '1,,2'" sweep "$T" --capacity 10
 flag "sweep --warm & --all" 2 "--warm and --all exclude each other" sweep "$T" --capacity 10 --warm 1 --all
 flag "mt --threads 0"      2 "--threads: want 1..1024" mt --capacity 10 --warm 1 --threads 0 --ops 10
 flag "mt --zipf x"         2 "--zipf: bad value 'x'" mt --capacity 10 --warm 1 --threads 1 --ops 10 --zipf x
+flag "gen unknown flag"    2 "unknown flag '--frob'" gen --frob
+flag "mt positional"       2 "unexpected argument 'x' (see --help)" mt x --capacity 10 --warm 1 --threads 1 --ops 10
+flag "replay two traces"   2 "unexpected argument '$T': one TRACE only" replay "$T" "$T" --capacity 10 --warm 1
+flag "replay no trace"     2 "TRACE is required" replay --capacity 10 --warm 1
+flag "sweep no budget"     2 "--warm or --all is required" sweep "$T" --capacity 10
+flag "mt missing --ops"    2 "--ops is required" mt --capacity 10 --warm 1 --threads 1
 
 for cmd in replay gen sweep mt; do
   "$SIM" "$cmd" --help >"$TMP/out" 2>&1 && grep -q "^usage: slotpool-sim $cmd" "$TMP/out" &&
