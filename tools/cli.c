@@ -121,7 +121,7 @@ int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
 			return SIM_EXIT_USAGE;
 		}
 		struct cli_flag *f = flags;
-		while (f < flags + n && strcmp(f->name, a))
+		while (f < flags + n && strcmp(f->name, a) != 0)
 			f++;
 		if (f == flags + n) {
 			cli_error(c, "unknown flag '%s' (see --help)", a);

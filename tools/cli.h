@@ -42,10 +42,10 @@ bool cli_double(const struct cli *c, const char *flag, const char *v, double lo,
 enum cli_type { CLI_SWITCH, CLI_U32, CLI_U64, CLI_DOUBLE, CLI_STRING };
 struct cli_flag {
 	const char *name; /* "--capacity" */
-	enum cli_type type;
 	void *out;
-	bool required;
 	double lo, hi;
+	enum cli_type type;
+	bool required;
 	bool seen; /* set by cli_parse */
 };
 
