@@ -8,12 +8,12 @@
  * handles are live, so every `a` line gets a slot on any allocator that hands
  * one out whenever one is free.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "draw.h"
 #include "sim.h"
 
 static const char help[] =
@@ -38,19 +38,6 @@ static const char help[] =
 	"                   4096 (default 0: no bytes field)\n"
 	"Example:\n"
 	"  slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 --seed 1 >w.trace\n";
-
-static uint64_t sm_next(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static double sm_unit(uint64_t *s)
-{
-	return (double)(sm_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
 
 int sim_cmd_gen(int argc, char **argv)
 {
@@ -92,11 +79,7 @@ int sim_cmd_gen(int argc, char **argv)
 		cli_error(&c, "out of memory");
 		return SIM_EXIT_FAIL;
 	}
-	double acc = 0;
-	for (uint64_t r = 0; r < keys; r++) {
-		acc += 1.0 / pow((double)(r + 1), zipf);
-		cdf[r] = acc;
-	}
+	double acc = zipf_cdf(cdf, keys, zipf);
 	static char buf[1 << 16];
 	setvbuf(stdout, buf, _IOFBF, sizeof buf);
 	printf("# slotpool-sim gen --ops %llu --keys %llu --capacity %llu --seed %llu --zipf %g "
@@ -125,17 +108,8 @@ int sim_cmd_gen(int argc, char **argv)
 		if (kind == '-') {
 			fputs("a -\n", stdout);
 		} else {
-			/* Inverse CDF: the first rank whose cumulative weight passes u. */
-			double u = sm_unit(&s) * acc;
-			uint64_t lo = 0, hi = keys - 1;
-			while (lo < hi) {
-				uint64_t mid = lo + (hi - lo) / 2;
-				if (cdf[mid] <= u)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			printf("%c %llu\n", kind, (unsigned long long)(lo + 1));
+			uint64_t rank = zipf_rank(cdf, keys, sm_unit(&s) * acc);
+			printf("%c %llu\n", kind, (unsigned long long)(rank + 1));
 		}
 		if (cap > 0) /* with capacity 0 nothing is ever live */
 			live[nlive++] = (uint32_t)nh;

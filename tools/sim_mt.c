@@ -10,7 +10,6 @@
  *     thread is joined; slots still live are freed after the clock stops.
  * Mops/s is the best over --repeat runs, each on a fresh index.
  */
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "draw.h"
 #include "sim.h"
 #include "slotpool.h"
 
@@ -50,19 +50,6 @@ static const char help[] =
 
 #define FREE_BIT (UINT64_C(1) << 63)
 
-static uint64_t sm_next(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static double sm_unit(uint64_t *s)
-{
-	return (double)(sm_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 /* mt_gen, line for line. */
 static void mt_gen(uint64_t *v, uint64_t n, const double *cdf, uint64_t keys, double acc,
 		   double free_p, uint64_t cap, uint64_t seed, uint64_t key_base)
@@ -73,16 +60,7 @@ static void mt_gen(uint64_t *v, uint64_t n, const double *cdf, uint64_t keys, do
 			v[i] = FREE_BIT | (sm_next(&rng) >> 2);
 			live--;
 		} else {
-			double u = sm_unit(&rng) * acc;
-			uint64_t lo = 0, hi = keys; /* partition_point(c <= u) */
-			while (lo < hi) {
-				uint64_t mid = lo + (hi - lo) / 2;
-				if (cdf[mid] <= u)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			v[i] = key_base + (lo < keys - 1 ? lo : keys - 1) + 1;
+			v[i] = key_base + zipf_rank(cdf, keys, sm_unit(&rng) * acc) + 1;
 			live++;
 		}
 	}
@@ -193,11 +171,7 @@ int sim_cmd_mt(int argc, char **argv)
 		status = SIM_EXIT_FAIL;
 		goto out;
 	}
-	double acc = 0;
-	for (uint64_t r = 0; r < keys; r++) {
-		acc += 1.0 / pow((double)(r + 1), zipf);
-		cdf[r] = acc;
-	}
+	double acc = zipf_cdf(cdf, keys, zipf);
 	for (uint32_t t = 0; t < threads; t++)
 		mt_gen(streams + t * n, n, cdf, keys, acc, free_p, cap, seed * 1000003u + t,
 		       own_keys ? t * keys : 0);
