@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sp_index_create: %s\n", sp_strerror(err));
 		return 1;
 	}
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	sp_index_get_stats(ix, &st);
 	long rss_empty = rss_bytes() - rss0;
 	for (uint32_t i = 0; i < cap; i++) {

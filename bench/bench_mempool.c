@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	{
 		sp_mempool_config cfg = {.slots = 1};
 		sp_mempool *p;
-		sp_mempool_stats st;
+		sp_mempool_stats st = {.size = sizeof(st)};
 		if (sp_mempool_create(&cfg, &p) == 0 && sp_mempool_get_stats(p, &st) == 0) {
 			printf("bench_mempool: track path %u (2 = written pages), decommit path %u, "
 			       "guard path %u\n", st.track_path, st.decommit_path, st.guard_path);

@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 		}
 		double secs = (now_ns() - t_start) / 1e9;
 		if (pool) {
-			sp_mempool_stats st;
+			sp_mempool_stats st = {.size = sizeof(st)};
 			sp_mempool_get_stats(pool, &st);
 			printf("  %-12s affine hits %llu/%llu, remaps %llu, %u mappings (max %u)\n",
 			       name[mode], (unsigned long long)st.affine_hits,

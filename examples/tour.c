@@ -30,7 +30,7 @@ int main(void)
 	while (sp_index_alloc_affine_and_clear(ix, 42, &s) == 0)
 		sp_index_free(ix, s, 0);    /* tear key 42 down: its slots lose affinity */
 
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	sp_index_get_stats(ix, &st);
 	printf("in use %u, warm %u, cold %u, affine hits %llu\n", st.in_use, st.unused_warm,
 	       st.unused_cold, (unsigned long long)st.affine_hits);

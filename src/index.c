@@ -34,6 +34,7 @@
 #include "lock.h"
 #include "policy.h"
 #include "shard.h"
+#include "sized.h"
 
 __extension__ typedef unsigned __int128 sp__u128;
 
@@ -599,9 +600,9 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 
 SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 {
-	if (!ix || !out)
+	if (!ix || !out || out->size < SP__SIZED_MIN)
 		return -EINVAL;
-	sp_index_stats st = {0};
+	sp_index_stats st = {.size = sizeof(st)};
 	st.capacity = ix->capacity;
 	st.shards = ix->nshards;
 	st.failed_allocs = atomic_load_explicit(&ix->failed_allocs, memory_order_relaxed);
@@ -631,8 +632,7 @@ SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 		st.slot_state_bytes += slots;
 		st.total_bytes += slots + (uint64_t)p->keys.n * sizeof(struct sp__keyent);
 	}
-	*out = st;
-	return 0;
+	return sp__sized_copy(out, &st, (uint32_t)sizeof(st));
 }
 
 SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count)

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mempool_impl.h"
+#include "sized.h"
 
 #define DEF_SLOTS 16u
 #define DEF_SLOT_BYTES ((size_t)1 << 20)
@@ -702,11 +703,12 @@ SP_API int sp_mempool_flush(sp_mempool *pool)
 
 SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 {
-	if (!pool || !out)
+	if (!pool || !out || out->size < SP__SIZED_MIN)
 		return -EINVAL;
 	sp_mempool_stats st;
 	memset(&st, 0, sizeof(st));
-	sp_index_stats is;
+	st.size = sizeof(st);
+	sp_index_stats is = {.size = sizeof(is)};
 	(void)sp_index_get_stats(pool->ix, &is);
 	pthread_mutex_lock(&pool->mu);
 	st.pending = pool->npend;
@@ -734,8 +736,7 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	LOAD(waits);
 	st.resident_in_use_bytes = atomic_load_explicit(&pool->resident_out, memory_order_relaxed);
 #undef LOAD
-	*out = st;
-	return 0;
+	return sp__sized_copy(out, &st, (uint32_t)sizeof(st));
 }
 
 static int cmp_holder(const void *a, const void *b)
@@ -791,7 +792,7 @@ SP_API int sp_mempool_check(sp_mempool *pool)
 		return -EINVAL;
 	int err = 0;
 	pthread_mutex_lock(&pool->mu);
-	sp_index_stats is;
+	sp_index_stats is = {.size = sizeof(is)};
 	CHECK(sp_index_check(pool->ix) == 0, "index check failed");
 	(void)sp_index_get_stats(pool->ix, &is);
 	uint32_t held = 0, pending = 0;

@@ -29,7 +29,7 @@ typedef struct {
 
 static void compare_stats(sp_index *ix, const model *m, int full)
 {
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.affine_hits, m->hits);
 	assert_int_equal(st.cold_picks, m->cold);

@@ -26,6 +26,7 @@ typedef struct {
 static void take_snap(sp_index *ix, snap *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->st.size = sizeof(s->st);
 	assert_int_equal(sp_index_get_stats(ix, &s->st), 0);
 	for (uint32_t i = 0; i < s->st.capacity && i < CAP; i++)
 		assert_int_equal(sp_index_slot_state(ix, i, &s->state[i], &s->key[i]), 0);
@@ -108,7 +109,7 @@ static void test_null_arguments(void **state)
 	snap a, b;
 	take_snap(ix, &a);
 	uint32_t s;
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	int stt;
 	assert_int_equal(sp_index_alloc(NULL, 1, &s), -EINVAL);
 	assert_int_equal(sp_index_alloc(ix, 1, NULL), -EINVAL);
@@ -172,7 +173,7 @@ static void test_free_many_validates_whole_batch(void **state)
 	/* A good batch frees in order: 5 (key UINT64_MAX), 0 (key 0), 4 (none). */
 	const uint64_t bytes[] = {10, 20, 30};
 	assert_int_equal(sp_index_free_many(ix, ok, bytes, 3), 0);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.in_use, 3);
 	assert_int_equal(st.unused_warm, 7);
@@ -209,7 +210,7 @@ static void test_exhaustion_and_clear_miss_leave_state_intact(void **state)
 	assert_int_equal(sp_index_free(ix, 1, 5), 0);
 	assert_int_equal(sp_index_alloc(ix, 7, &s), 0); /* steals 1 */
 	assert_int_equal(s, 1);
-	sp_index_stats before, after;
+	sp_index_stats before = {.size = sizeof(before)}, after = {.size = sizeof(after)};
 	assert_int_equal(sp_index_get_stats(ix, &before), 0);
 	s = 99;
 	assert_int_equal(sp_index_alloc(ix, 0, &s), -ENOSPC);
@@ -225,6 +226,52 @@ static void test_exhaustion_and_clear_miss_leave_state_intact(void **state)
 	assert_int_equal(before.warm_steals, 1);
 	assert_int_equal(before.cold_picks, 3);
 	assert_int_equal(sp_index_check(ix), 0);
+	sp_index_destroy(ix);
+}
+
+/* The stats struct grows at its end: an older caller's smaller struct gets
+ * exactly the fields it knows, a newer caller's bigger one learns how much
+ * this library filled, and a size that cannot hold the header is refused. */
+static void test_stats_size_contract(void **state)
+{
+	(void)state;
+	sp_index_config cfg = {.capacity = 4, .shards = 1};
+	sp_index *ix;
+	uint32_t s;
+	assert_int_equal(sp_index_create(&cfg, &ix), 0);
+	assert_int_equal(sp_index_alloc(ix, 7, &s), 0);
+
+	sp_index_stats full = {.size = sizeof(full)};
+	assert_int_equal(sp_index_get_stats(ix, &full), 0);
+	assert_int_equal(full.size, sizeof(full));
+	assert_int_equal(full.in_use, 1);
+
+	/* An old caller that knew only size, capacity and in_use. */
+	size_t old = offsetof(sp_index_stats, unused_warm);
+	unsigned char buf[sizeof(sp_index_stats) + 16];
+	memset(buf, 0xAB, sizeof(buf));
+	sp_index_stats *part = (sp_index_stats *)(void *)buf;
+	part->size = (uint32_t)old;
+	assert_int_equal(sp_index_get_stats(ix, part), 0);
+	assert_int_equal(part->size, old);
+	assert_int_equal(part->capacity, 4);
+	assert_int_equal(part->in_use, 1);
+	for (size_t i = old; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0xAB); /* nothing written past it */
+
+	/* A newer caller with a bigger struct. */
+	memset(buf, 0xAB, sizeof(buf));
+	part->size = (uint32_t)sizeof(buf);
+	assert_int_equal(sp_index_get_stats(ix, part), 0);
+	assert_int_equal(part->size, sizeof(sp_index_stats));
+	assert_int_equal(buf[sizeof(sp_index_stats)], 0xAB);
+
+	/* Too small for the header: refused, untouched. */
+	memset(buf, 0xAB, sizeof(buf));
+	part->size = 7;
+	assert_int_equal(sp_index_get_stats(ix, part), -EINVAL);
+	assert_int_equal(part->size, 7);
+	assert_int_equal(buf[4], 0xAB);
 	sp_index_destroy(ix);
 }
 
@@ -248,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_free_errors_leave_state_intact),
 		cmocka_unit_test(test_free_many_validates_whole_batch),
 		cmocka_unit_test(test_exhaustion_and_clear_miss_leave_state_intact),
+		cmocka_unit_test(test_stats_size_contract),
 		cmocka_unit_test(test_strerror_and_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,7 +44,7 @@ static uint32_t key_warm(sp_index *ix, uint64_t key)
 
 static uint32_t keys_with_warm(sp_index *ix)
 {
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	return st.keys_with_warm;
 }
@@ -170,7 +170,7 @@ static void test_affinity_allocation_strategy_random(void **state)
 	}
 	/* 10% reuse would be chance with 10 keys; demand twice that. */
 	assert_true(hits > 20000);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.affine_hits, (uint64_t)hits);
 	assert_int_equal(sp_index_check(ix), 0);

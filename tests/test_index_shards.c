@@ -25,7 +25,7 @@ static sp_index *mk(uint32_t cap, uint32_t warm, uint32_t shards)
 	sp_index_config cfg = {.capacity = cap, .max_unused_warm_slots = warm, .shards = shards};
 	sp_index *ix = NULL;
 	assert_int_equal(sp_index_create(&cfg, &ix), 0);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.shards, shards);
 	return ix;
@@ -90,7 +90,7 @@ static void test_layout_and_exhaustion(void **state)
 	}
 	assert_int_equal(sp_index_alloc(ix, 99, &s), -ENOSPC);
 	assert_int_equal(sp_index_alloc_nokey(ix, &s), -ENOSPC);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.in_use, 10);
 	assert_int_equal(st.failed_allocs, 2);
@@ -119,7 +119,7 @@ static void test_bad_shard_configs(void **state)
 	/* Automatic: one shard below 128 slots. */
 	cfg = (sp_index_config){.capacity = 127};
 	assert_int_equal(sp_index_create(&cfg, &ix), 0);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.shards, 1);
 	sp_index_destroy(ix);
@@ -163,7 +163,7 @@ static void test_cross_shard_affinity_and_clear(void **state)
 	on_new_thread(xshard_step, &b);
 	assert_int_equal(b.err, 0);
 	assert_int_equal(b.slot, a.slot);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.affine_hits, 1);
 	assert_int_equal(st.unused_bytes_resident, 0);
@@ -203,7 +203,7 @@ static void test_home_affinity_keeps_hits_at_home(void **state)
 	assert_int_equal(b.err, 0);
 	assert_int_not_equal(b.slot / 16, a.slot / 16);
 	assert_int_equal(b.slot % 16, 0); /* the first cold slot of its home */
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.affine_hits, 0);
 	assert_int_equal(st.cold_picks, 2);
@@ -251,7 +251,7 @@ static void test_home_affinity_one_shard_is_the_seed(void **state)
 			nlive++;
 		}
 	}
-	sp_index_stats s0, s1;
+	sp_index_stats s0 = {.size = sizeof(s0)}, s1 = {.size = sizeof(s1)};
 	assert_int_equal(sp_index_get_stats(ix[0], &s0), 0);
 	assert_int_equal(sp_index_get_stats(ix[1], &s1), 0);
 	assert_int_equal(s0.affine_hits, s1.affine_hits);
@@ -291,7 +291,7 @@ static void test_budget_is_global(void **state)
 	assert_int_equal(s4 / 4, 1 - h);
 	assert_int_equal(sp_index_alloc(ix, 2, &again), 0);
 	assert_int_equal(again, s2);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.affine_hits, 2);
 	assert_int_equal(st.warm_steals, 1);
@@ -314,7 +314,7 @@ static void test_free_many_across_shards_is_atomic(void **state)
 	const uint64_t huge[] = {1, UINT64_MAX};
 	const uint32_t two_same_shard[] = {0, 1};
 	assert_int_equal(sp_index_free_many(ix, two_same_shard, huge, 2), -EOVERFLOW);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.in_use, 12);
 	assert_int_equal(sp_index_check(ix), 0);
@@ -367,7 +367,7 @@ static void test_random_ops_keep_invariants(void **state)
 			}
 			assert_int_equal(sp_index_check(ix), 0);
 		}
-		sp_index_stats st;
+		sp_index_stats st = {.size = sizeof(st)};
 		assert_int_equal(sp_index_get_stats(ix, &st), 0);
 		assert_int_equal(st.allocs, allocs);
 		assert_int_equal(st.frees, frees);
@@ -431,7 +431,7 @@ static void test_summary_count_saturates(void **state)
 	on_new_thread(sat_take, &x);
 	assert_int_equal(x.bad, 0);
 	assert_int_equal(x.home_slot / 512, 1 - h);
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(ix, &st), 0);
 	assert_int_equal(st.affine_hits, SAT_KEYS);
 	assert_int_equal(st.keys_with_warm, 0);
@@ -481,7 +481,7 @@ static void test_free_away_from_home(void **state)
 	sp_index *ix = mk(64, 64, 2);
 	uint32_t h = home(2), s, again;
 	uint64_t k, k6;
-	sp_index_stats st0, st;
+	sp_index_stats st0 = {.size = sizeof(st0)}, st = {.size = sizeof(st)};
 	uint32_t sk = take_elsewhere(ix, h, 32, &k), t = sk / 32;
 	assert_int_equal(sp_index_get_stats(ix, &st0), 0);
 

@@ -106,7 +106,7 @@ static void four_threads(uint32_t shards, uint32_t flags)
 		clears += w[i].clears;
 		live += w[i].nlive;
 	}
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_get_stats(g_ix, &st), 0);
 	assert_int_equal(st.allocs, allocs);
 	assert_int_equal(st.frees, frees);

@@ -178,7 +178,7 @@ int sim_cmd_mt(int argc, char **argv)
 
 	double best = 1e300;
 	uint64_t fails = 0;
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	for (uint32_t r = 0; r < repeat; r++) {
 		sp_index *ix;
 		pthread_barrier_t bar;

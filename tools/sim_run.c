@@ -208,7 +208,7 @@ int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned rep
 {
 	struct sim_result o;
 	uint64_t best = UINT64_MAX, first_hash = 0, overflows = 0;
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	int rc;
 
 	init_result(&o, t, cfg->warm);
@@ -298,7 +298,7 @@ int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const u
 				r = sp_index_alloc_affine_and_clear(ix[b], op->val, s);
 				break;
 			default: {
-				sp_index_stats st;
+				sp_index_stats st = {.size = sizeof(st)};
 				if (*s == SP_INDEX_NO_SLOT)
 					continue;
 				if (sp_index_free(ix[b], *s, op->val) != 0) {
@@ -323,7 +323,7 @@ int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const u
 		}
 	}
 	for (size_t b = 0; b < n; b++) {
-		sp_index_stats st;
+		sp_index_stats st = {.size = sizeof(st)};
 		sp_index_get_stats(ix[b], &st);
 		fill_counters(&out[b], &st);
 	}

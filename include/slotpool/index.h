@@ -123,8 +123,17 @@ typedef struct sp_index_config {
 /*
  * A snapshot of an index (sp_index_get_stats), consistent for each shard
  * (taken under its lock). Counters count since sp_index_create.
+ *
+ * Growing without breaking callers: set `size` to sizeof(sp_index_stats)
+ * before the call (e.g. `sp_index_stats st = {.size = sizeof(st)};`). The
+ * library fills the fields that fit in `size` bytes and sets `size` to the
+ * number of bytes it filled, so a program built against an older header
+ * keeps working with a newer library (later fields are added at the end),
+ * and a newer program can tell which fields an older library filled.
  */
 typedef struct sp_index_stats {
+	uint32_t size;                 /* in: bytes the caller's struct holds;
+	                                  out: bytes filled */
 	uint32_t capacity;             /* slots in the index */
 	uint32_t in_use;               /* slots currently used */
 	uint32_t unused_warm;          /* slots freed and not yet reused */
@@ -132,6 +141,7 @@ typedef struct sp_index_stats {
 	uint32_t keys_with_warm;       /* keys holding >= 1 warm slot (a key
 	                                  warm in two shards counts twice) */
 	uint32_t shards;               /* shards in use */
+	uint32_t reserved32;           /* 0 */
 	uint64_t unused_bytes_resident;/* sum of bytes_resident over warm slots
 	                                  (saturates at UINT64_MAX over shards) */
 	uint64_t allocs;               /* successful alloc/alloc_nokey/clear calls */
@@ -233,7 +243,10 @@ SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots,
 
 /*
  * sp_index_get_stats: fill *out with a snapshot, each shard's part taken under
- * its lock. Errors: -EINVAL ix or out is NULL. Thread-safe. O(shards).
+ * its lock; out->size must be set first (see sp_index_stats).
+ * Errors: -EINVAL ix or out is NULL, or out->size is smaller than the first
+ *                 two fields (8 bytes); *out is then untouched.
+ * Thread-safe. O(shards).
  */
 SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out);
 

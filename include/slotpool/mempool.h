@@ -102,7 +102,9 @@ typedef struct sp_mem_slot {
 #define SP_MEMPOOL_GUARD_PROT_NONE 0
 #define SP_MEMPOOL_GUARD_INSTALL 1
 
+/* Set `size` before sp_mempool_get_stats: see sp_index_stats for the rule. */
 typedef struct sp_mempool_stats {
+	uint32_t size;              /* in: sizeof as the caller knows it; out: bytes filled */
 	uint32_t slots;
 	uint32_t in_use;            /* handed out (includes frees waiting in a batch) */
 	uint32_t warm;              /* freed, reset, kept warm */
@@ -114,7 +116,6 @@ typedef struct sp_mempool_stats {
 	uint32_t guard_path;        /* SP_MEMPOOL_GUARD_* */
 	uint32_t mappings;          /* kernel mappings (VMAs) in the reservation */
 	uint32_t max_map_count;     /* vm.max_map_count (0: unknown) */
-	uint32_t reserved32;
 	uint64_t reservation_bytes; /* address space reserved */
 	uint64_t resident_in_use_bytes; /* kept-resident bytes of slots in use */
 	uint64_t resident_warm_bytes;   /* kept-resident bytes of warm slots */

@@ -123,7 +123,7 @@ static uint32_t keys_with_warm(const model *m, uint64_t *scratch)
 static void compare_all(fz_index *f)
 {
 	const model *m = &f->m;
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	FZ_CHECK(sp_index_get_stats(f->ix, &st) == 0, "stats");
 	FZ_CHECK(st.capacity == m->cap, "capacity %u", st.capacity);
 	FZ_CHECK(st.in_use == model_count(m, M_USED), "in_use %u", st.in_use);

@@ -100,7 +100,7 @@ static void check_pool(fz_pool *f, int with_stats)
 	         "report total %u, model %u", total, f->nlive);
 	if (!with_stats)
 		return;
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	FZ_CHECK(sp_mempool_get_stats(f->pool, &st) == 0, "stats");
 	FZ_CHECK(st.slots == f->cfg.slots, "slots %u", st.slots);
 	FZ_CHECK(st.in_use - st.pending == f->nlive, "in_use %u pending %u, model %u", st.in_use,

@@ -26,7 +26,7 @@ static void index_sharded_free_bytes_overflow(void **state)
 	sp_index_config cfg = {.capacity = 4, .shards = 2};
 	sp_index *ix;
 	uint32_t s[4];
-	sp_index_stats st;
+	sp_index_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_index_create(&cfg, &ix), 0);
 	/* Every slot in use, whichever shard each alloc came from. */
 	for (int i = 0; i < 4; i++)

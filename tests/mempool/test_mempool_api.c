@@ -57,7 +57,7 @@ static void config_errors(void **state)
 	assert_int_equal(sp_mempool_create(&zero, NULL), -EINVAL);
 	/* All zero: the documented defaults. */
 	assert_int_equal(sp_mempool_create(&zero, &p), 0);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	assert_int_equal(st.slots, 16);
 	assert_int_equal(st.cold, 16);
@@ -156,7 +156,7 @@ static void affinity_and_stats(void **state)
 	assert_int_equal(sp_mempool_alloc(p, a, 2 * PG, &s3), 0);
 	assert_int_equal(s3.index, 0); /* warm for a: same slot, pristine */
 	assert_int_equal(mp_first_diff(s3.base, 2 * PG, a_bytes, 0, sizeof(a_bytes)), -1);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	assert_int_equal(st.allocs, 3);
 	assert_int_equal(st.affine_hits, 1);
@@ -231,7 +231,7 @@ static void exhaustion(void **state)
 	assert_int_equal(sp_mempool_alloc_wait(p, a, PG, &dl, &t), 0);
 	assert_ptr_equal(t.base, s[1].base);
 	assert_int_equal(((unsigned char *)t.base)[0], 1);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	assert_int_equal(st.waits, 1);
 	assert_int_equal(sp_mempool_free(p, t.base), 0);

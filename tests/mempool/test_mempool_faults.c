@@ -60,7 +60,7 @@ static void create_failures(void **state)
 	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &img), -ENOMEM);
 	assert_ptr_equal(img, (sp_image *)&state);
 	teardown_check(p);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	assert_int_equal(st.images, 0);
 	sp_mempool_destroy(p);
@@ -182,7 +182,7 @@ static void free_failure(unsigned flags, uint64_t keep, uint32_t batch, enum sp_
 	}
 	assert_int_equal(first, want_err);
 	teardown_check(p);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	assert_int_equal(st.in_use, 0);
 	assert_int_equal(st.reset_failures, want_err ? batch : 0);
@@ -216,7 +216,7 @@ static void batch_failures(void **state)
 	(void)state;
 	sp_mempool_config probe = {.slots = 2};
 	sp_mempool *p;
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_create(&probe, &p), 0);
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	sp_mempool_destroy(p);

@@ -25,7 +25,7 @@ static void run_guards(unsigned flags, uint32_t want_guard)
 	                         .flags = flags};
 	sp_mempool *p = NULL;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	if (st.guard_path != want_guard) {
 		sp_mempool_destroy(p);

@@ -43,7 +43,7 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 	};
 	sp_mempool *p = NULL;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	if (c->want_track != UINT32_MAX && st.track_path != c->want_track) {
 		sp_mempool_destroy(p);

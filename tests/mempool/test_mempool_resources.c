@@ -32,7 +32,7 @@ static void cycle(unsigned flags, uint32_t batch, int leak_on_destroy)
 		                                 (uint64_t)k * PG, &img[k]), 0);
 	assert_true(mp_count_fds() >= fds + 3); /* one memfd per image, + the pool's */
 	sp_mem_slot s[4];
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 	uintptr_t res_lo = 0, res_hi = 0;
 	for (int round = 0; round < 3; round++) {

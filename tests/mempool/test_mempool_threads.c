@@ -86,7 +86,7 @@ static void shared_pool(void **state)
 		assert_int_equal(pthread_join(th[t], NULL), 0);
 	assert_int_equal(atomic_load(&failures), 0);
 	assert_int_equal(sp_mempool_check(pool), 0);
-	sp_mempool_stats st;
+	sp_mempool_stats st = {.size = sizeof(st)};
 	assert_int_equal(sp_mempool_flush(pool), 0);
 	assert_int_equal(sp_mempool_get_stats(pool, &st), 0);
 	assert_int_equal(st.in_use, 0);
