@@ -14,7 +14,7 @@
  */
 #include <stdlib.h>
 
-#include "mempool_impl.h"
+#include "pool.h"
 
 SP_API int sp_image_create(sp_mempool *pool, const void *bytes, size_t len, uint64_t offset,
                            sp_image **out)

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mempool_impl.h"
+#include "pool.h"
 #include "sized.h"
 
 #define DEF_SLOTS 16u
