@@ -87,11 +87,12 @@ int main(int argc, char **argv)
 	}
 	qsort(spin, (size_t)reps, sizeof(double), bench_cmp_double);
 	qsort(mtx, (size_t)reps, sizeof(double), bench_cmp_double);
-	printf("lock+unlock, uncontended, second thread started (median of %d x %d):\n", reps, PAIRS);
-	printf("  slotpool lock (src/lock.h)  %6.2f ns  (min %.2f, max %.2f)\n", spin[reps / 2], spin[0],
-	       spin[reps - 1]);
-	printf("  pthread_mutex               %6.2f ns  (min %.2f, max %.2f)\n", mtx[reps / 2], mtx[0],
-	       mtx[reps - 1]);
+	printf("lock+unlock, uncontended, second thread started (median of %d x %d):\n", reps,
+	       PAIRS);
+	printf("  slotpool lock (src/lock.h)  %6.2f ns  (min %.2f, max %.2f)\n", spin[reps / 2],
+	       spin[0], spin[reps - 1]);
+	printf("  pthread_mutex               %6.2f ns  (min %.2f, max %.2f)\n", mtx[reps / 2],
+	       mtx[0], mtx[reps - 1]);
 	printf("floor_ns=%.3f\n", spin[reps / 2]);
 	double *xfer = malloc(sizeof(double) * (size_t)reps);
 	for (int r = 0; r < reps && xfer; r++) {
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
 		qsort(xfer, (size_t)reps, sizeof(double), bench_cmp_double);
 		printf("cache line moved between two threads (half a ping-pong round trip, median of %d x %d):\n",
 		       reps, BOUNCES);
-		printf("  %6.2f ns  (min %.2f, max %.2f)\n", xfer[reps / 2], xfer[0], xfer[reps - 1]);
+		printf("  %6.2f ns  (min %.2f, max %.2f)\n", xfer[reps / 2], xfer[0],
+		       xfer[reps - 1]);
 		printf("transfer_ns=%.3f\n", xfer[reps / 2]);
 		free(xfer);
 	}

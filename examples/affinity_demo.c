@@ -80,9 +80,9 @@ static int run(const char *label, uint32_t warm_budget, int use_key)
 	}
 	sp_index_stats st = {.size = sizeof(st)};
 	sp_index_get_stats(ix, &st);
-	printf("%-34s %8.1f%% %10llu %10llu %8u\n", label, 100.0 * (double)reused / (double)st.allocs,
-	       (unsigned long long)st.affine_hits, (unsigned long long)st.warm_steals,
-	       st.unused_warm);
+	printf("%-34s %8.1f%% %10llu %10llu %8u\n", label,
+	       100.0 * (double)reused / (double)st.allocs, (unsigned long long)st.affine_hits,
+	       (unsigned long long)st.warm_steals, st.unused_warm);
 	sp_index_destroy(ix);
 	return 0;
 }

@@ -16,19 +16,19 @@ int main(void)
 	}
 
 	uint32_t a, b, again;
-	sp_index_alloc(ix, 42, &a);         /* key 42 gets cold slot 0 */
-	sp_index_alloc(ix, 7, &b);          /* key 7 gets cold slot 1 */
-	sp_index_free(ix, a, 64 << 10);     /* slot 0 is now warm for 42, 64 KiB resident */
-	sp_index_alloc(ix, 42, &again);     /* affine hit: slot 0 again */
+	sp_index_alloc(ix, 42, &a);     /* key 42 gets cold slot 0 */
+	sp_index_alloc(ix, 7, &b);      /* key 7 gets cold slot 1 */
+	sp_index_free(ix, a, 64 << 10); /* slot 0 is now warm for 42, 64 KiB resident */
+	sp_index_alloc(ix, 42, &again); /* affine hit: slot 0 again */
 	printf("key 42: slot %u, then slot %u again\n", a, again);
 
-	err = sp_index_free(ix, a, 0);      /* fine: slot 0 was reallocated */
-	err = sp_index_free(ix, a, 0);      /* double free */
+	err = sp_index_free(ix, a, 0); /* fine: slot 0 was reallocated */
+	err = sp_index_free(ix, a, 0); /* double free */
 	printf("double free: %s\n", sp_strerror(err));
 
 	uint32_t s;
 	while (sp_index_alloc_affine_and_clear(ix, 42, &s) == 0)
-		sp_index_free(ix, s, 0);    /* tear key 42 down: its slots lose affinity */
+		sp_index_free(ix, s, 0); /* tear key 42 down: its slots lose affinity */
 
 	sp_index_stats st = {.size = sizeof(st)};
 	sp_index_get_stats(ix, &st);

@@ -25,7 +25,8 @@ static inline void sp__lock_init(sp__lock *l)
 /* One attempt; non-zero when the lock was taken. */
 static inline int sp__lock_try(sp__lock *l)
 {
-	return __builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0, 1) != 0;
+	return __builtin_expect(atomic_exchange_explicit(&l->held, 1, memory_order_acquire) == 0,
+	                        1) != 0;
 }
 
 static inline void sp__lock_acquire(sp__lock *l)

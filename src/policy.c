@@ -13,8 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm,
-                    struct sp__pub *pub)
+int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm, struct sp__pub *pub)
 {
 	*p = (struct sp__policy){0};
 	/* malloc, not calloc: records below next_cold are written before they
@@ -140,7 +139,8 @@ int sp__policy_check(const struct sp__policy *p)
 		keys++;
 		uint64_t key = sp__keyent_key(ke);
 		/* The entry must be reachable from its home without a gap. */
-		for (uint32_t i = sp__keytab_home(&p->keys, key); i != e; i = i + 1 == p->keys.n ? 0 : i + 1)
+		for (uint32_t i = sp__keytab_home(&p->keys, key); i != e;
+		     i = i + 1 == p->keys.n ? 0 : i + 1)
 			if (p->keys.ent[i].ntail == 0)
 				BAD("key table entry %u unreachable from its home", e);
 		uint32_t s = sp__keyent_tail(ke), next = SP__TAIL | e;
@@ -149,11 +149,13 @@ int sp__policy_check(const struct sp__policy *p)
 		for (; s != SP__NIL; next = s, s = S[s].aff_prev) {
 			if (s >= p->next_cold ||
 			    (S[s].aff_prev != SP__NIL && S[s].aff_prev >= p->capacity))
-				BAD("key list of entry %u reaches slot %u which is not warm-keyed", e, s);
+				BAD("key list of entry %u reaches slot %u which is not warm-keyed",
+				    e, s);
 			if (S[s].aff_next != next)
 				BAD("slot %u aff_next %#x, expected %#x", s, S[s].aff_next, next);
 			if (++listed > keyed_warm)
-				BAD("key lists longer than the %u keyed warm slots (cycle?)", keyed_warm);
+				BAD("key lists longer than the %u keyed warm slots (cycle?)",
+				    keyed_warm);
 		}
 	}
 	if (keys != p->keys.count)
@@ -163,6 +165,7 @@ int sp__policy_check(const struct sp__policy *p)
 	if (p->keys.count >= p->keys.n)
 		BAD("key table full");
 	if (p->cold_picks != p->next_cold)
-		BAD("cold picks %llu != next_cold %u", (unsigned long long)p->cold_picks, p->next_cold);
+		BAD("cold picks %llu != next_cold %u", (unsigned long long)p->cold_picks,
+		    p->next_cold);
 	return 0;
 }

@@ -43,8 +43,8 @@ struct sp__policy {
 	uint64_t failed_allocs;
 	uint64_t clear_misses;
 	uint32_t capacity;
-	uint32_t max_warm;   /* budget of unused-warm slots */
-	uint32_t next_cold;  /* slots >= next_cold are cold */
+	uint32_t max_warm;  /* budget of unused-warm slots */
+	uint32_t next_cold; /* slots >= next_cold are cold */
 	/* What other shards' threads read without the lock (struct sp__pub,
 	 * on a line of its own in the shard). The warm count is published
 	 * every warm_slack + 1 changes, counted down: a decrement and a rarely
@@ -71,7 +71,6 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm,
                     struct sp__pub *pub);
 void sp__policy_fini(struct sp__policy *p);
 
-
 /* 0 if `slot` may be freed, -EINVAL otherwise. */
 static inline int sp__policy_can_free(const struct sp__policy *p, uint32_t slot)
 {
@@ -80,7 +79,6 @@ static inline int sp__policy_can_free(const struct sp__policy *p, uint32_t slot)
 		return -EINVAL;
 	return 0;
 }
-
 
 /*
  * The hot path is inline so that each public call compiles into one function

@@ -22,7 +22,7 @@ typedef struct {
 	uint32_t cap, warm, nkeys;
 	double zipf; /* 0 = uniform */
 	double p_free, p_nokey, p_clear, p_batch, p_misuse;
-	int bytes; /* pass bytes_resident */
+	int bytes;         /* pass bytes_resident */
 	uint64_t key_base; /* keys are key_base + rank*stride */
 	uint64_t key_stride;
 } scenario;
@@ -92,14 +92,16 @@ static uint64_t run(const scenario *sc, uint64_t seed, uint64_t ops, int check_e
 				bb[k] = 0;
 				assert_int_equal(sp_index_free_many(ix, batch, bb, n), -EINVAL);
 			} else {
-				assert_int_equal(sp_index_free_many(ix, batch, sc->bytes ? bb : NULL, n), 0);
+				const uint64_t *resident = sc->bytes ? bb : NULL;
+				assert_int_equal(sp_index_free_many(ix, batch, resident, n), 0);
 				for (uint32_t i = 0; i < n; i++)
 					assert_int_equal(model_free(&m, batch[i], bb[i]), 0);
 				/* The freed ones sit at live[0..n): drop them. */
 				memmove(live, live + n, (nlive - n) * sizeof(*live));
 				nlive -= n;
 			}
-		} else if (nlive && (nlive == sc->cap || u < sc->p_misuse + sc->p_batch + sc->p_free)) {
+		} else if (nlive &&
+		           (nlive == sc->cap || u < sc->p_misuse + sc->p_batch + sc->p_free)) {
 			uint32_t i = (uint32_t)tu_below(&rng, nlive);
 			uint32_t s = live[i];
 			uint64_t b = sc->bytes ? tu_below(&rng, 1u << 20) : 0;
@@ -159,10 +161,18 @@ static scenario random_scenario(tu_rng *r)
 	sc.cap = caps[tu_below(r, sizeof(caps) / sizeof(caps[0]))];
 	/* Budgets 0 .. capacity+1, edges favoured. */
 	switch (tu_below(r, 4)) {
-	case 0: sc.warm = 0; break;
-	case 1: sc.warm = sc.cap + 1; break;
-	case 2: sc.warm = sc.cap; break;
-	default: sc.warm = (uint32_t)tu_below(r, (uint64_t)sc.cap + 2); break;
+	case 0:
+		sc.warm = 0;
+		break;
+	case 1:
+		sc.warm = sc.cap + 1;
+		break;
+	case 2:
+		sc.warm = sc.cap;
+		break;
+	default:
+		sc.warm = (uint32_t)tu_below(r, (uint64_t)sc.cap + 2);
+		break;
 	}
 	static const uint32_t nk[] = {1, 2, 10, 100, 1000, 5000};
 	sc.nkeys = nk[tu_below(r, 6)];
@@ -175,9 +185,18 @@ static scenario random_scenario(tu_rng *r)
 	sc.bytes = (int)tu_below(r, 2);
 	/* Keys anywhere in uint64_t, including 0 and UINT64_MAX. */
 	switch (tu_below(r, 3)) {
-	case 0: sc.key_base = 0; sc.key_stride = 1; break;
-	case 1: sc.key_base = UINT64_MAX; sc.key_stride = UINT64_MAX; break; /* MAX, MAX-1, ... */
-	default: sc.key_base = tu_next(r); sc.key_stride = UINT64_C(1) << 32; break;
+	case 0:
+		sc.key_base = 0;
+		sc.key_stride = 1;
+		break;
+	case 1: /* MAX, MAX-1, ... */
+		sc.key_base = UINT64_MAX;
+		sc.key_stride = UINT64_MAX;
+		break;
+	default:
+		sc.key_base = tu_next(r);
+		sc.key_stride = UINT64_C(1) << 32;
+		break;
 	}
 	return sc;
 }

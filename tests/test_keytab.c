@@ -90,7 +90,8 @@ static uint64_t random_keys(uint64_t i, tu_rng *r)
 static void test_hash_spreads_key_shapes(void **state)
 {
 	(void)state;
-	uint64_t (*shapes[])(uint64_t, tu_rng *) = {seq, stride4k, pointers, high_bits, random_keys};
+	uint64_t (*shapes[])(uint64_t, tu_rng *) = {seq, stride4k, pointers, high_bits,
+	                                            random_keys};
 	const uint32_t caps[] = {1000, 7777, 100000};
 	for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
 		for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
@@ -98,7 +99,8 @@ static void test_hash_spreads_key_shapes(void **state)
 			double mean = spread(caps[c], shapes[k], &worst);
 			double limit = shapes[k] == seq ? 0.25 : 3.0;
 			if (mean > limit || worst > 300)
-				fail_msg("capacity %u, shape %zu: mean probe distance %.2f, worst %u",
+				fail_msg("capacity %u, shape %zu: mean probe distance %.2f, "
+				         "worst %u",
 				         caps[c], k, mean, worst);
 		}
 	}
