@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,7 +285,10 @@ static void test_strerror_and_version(void **state)
 	assert_string_equal(sp_strerror(-123456), "unknown error");
 	assert_string_equal(sp_strerror(INT32_MIN), "unknown error");
 	assert_int_equal(sp_version(), SP_VERSION_HEX);
-	assert_string_equal(sp_version_string(), "0.1.0");
+	char want[32];
+	snprintf(want, sizeof(want), "%d.%d.%d", SP_VERSION_MAJOR, SP_VERSION_MINOR,
+	         SP_VERSION_PATCH);
+	assert_string_equal(sp_version_string(), want);
 }
 
 int main(void)

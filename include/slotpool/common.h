@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define SP_VERSION_MAJOR 0
-#define SP_VERSION_MINOR 1
+#define SP_VERSION_MINOR 2
 #define SP_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch: compare with >= in #if. */
 #define SP_VERSION_HEX ((SP_VERSION_MAJOR << 16) | (SP_VERSION_MINOR << 8) | SP_VERSION_PATCH)
