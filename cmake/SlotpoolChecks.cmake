@@ -17,3 +17,28 @@ function(sp_check_version_macros header)
     endif()
   endforeach()
 endfunction()
+
+# Every function declared SP_API in the public headers must be listed in the
+# linker version script, or the shared library will not export it. A warning
+# here, so the build goes on; the test abi_symbols fails on it.
+function(sp_check_symbol_map map)
+  file(GLOB _headers ${PROJECT_SOURCE_DIR}/include/*.h ${PROJECT_SOURCE_DIR}/include/slotpool/*.h)
+  file(READ ${map} _map)
+  set(_missing "")
+  foreach(h IN LISTS _headers)
+    file(STRINGS ${h} _decls REGEX "^SP_API .*[ *]sp_[a-z0-9_]+\\(")
+    foreach(d IN LISTS _decls)
+      if(d MATCHES "[ *](sp_[a-z0-9_]+)\\(")
+        set(_name ${CMAKE_MATCH_1})
+        if(NOT _map MATCHES "[ \t\n]${_name};")
+          list(APPEND _missing ${_name})
+        endif()
+      endif()
+    endforeach()
+  endforeach()
+  if(_missing)
+    list(JOIN _missing ", " _list)
+    message(WARNING "slotpool: not in ${map}, so not exported by libslotpool.so: ${_list}. "
+                    "Add each to the global: list of the newest version node.")
+  endif()
+endfunction()
