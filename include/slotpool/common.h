@@ -1,6 +1,7 @@
-/*
- * slotpool/common.h: what every slotpool header shares: the export macro,
- * version numbers and error naming.
+/**
+ * @file slotpool/common.h
+ * @brief What every slotpool header shares: the export macro, version
+ * numbers and error naming.
  *
  * Errors: every function that can fail returns 0 on success or a negative
  * errno value (-EINVAL, -ENOMEM, -ENOSPC, -ENOENT, ...). slotpool never sets
@@ -13,6 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/**
+ * @def SP_API
+ * Marks a function the library exports. Expands to nothing for callers;
+ * the library's own build gives its functions default visibility (all else
+ * is hidden).
+ */
 #if defined(SP_STATIC_DEFINE)
 #define SP_API
 #elif defined(SP_BUILDING_LIBRARY)
@@ -25,27 +32,42 @@
 extern "C" {
 #endif
 
+/** Major version of this header. */
 #define SP_VERSION_MAJOR 0
+/** Minor version of this header. */
 #define SP_VERSION_MINOR 2
+/** Patch version of this header. */
 #define SP_VERSION_PATCH 0
-/* (major << 16) | (minor << 8) | patch: compare with >= in #if. */
+/** This header's version, (major << 16) | (minor << 8) | patch: compare with >= in `#if`. */
 #define SP_VERSION_HEX ((SP_VERSION_MAJOR << 16) | (SP_VERSION_MINOR << 8) | SP_VERSION_PATCH)
 
-/*
- * sp_version: the SP_VERSION_HEX of the library actually linked, which can
- * differ from the header's when the shared library was upgraded.
- * Thread-safe, O(1).
+/**
+ * The version of the library actually linked.
+ *
+ * It can differ from the header's SP_VERSION_HEX when the shared library
+ * was upgraded. Thread-safe, O(1).
+ *
+ * @return the linked library's (major << 16) | (minor << 8) | patch, as
+ *         SP_VERSION_HEX.
  */
 SP_API unsigned sp_version(void);
 
-/* sp_version_string: "MAJOR.MINOR.PATCH" of the linked library; static storage. */
+/**
+ * The version of the library actually linked, as text. Thread-safe, O(1).
+ *
+ * @return the string "MAJOR.MINOR.PATCH", in static storage; never NULL.
+ */
 SP_API const char *sp_version_string(void);
 
-/*
- * sp_strerror: a short English description of a slotpool return code.
- * Accepts the negative codes slotpool returns (and their positive values);
- * 0 gives "success"; an unknown code gives "unknown error". Never NULL, never
- * allocates, static storage, thread-safe.
+/**
+ * A short English description of a slotpool return code.
+ *
+ * Never allocates; thread-safe.
+ *
+ * @param err a code a slotpool function returned: 0 or a negative errno
+ *            value (its positive value is accepted too).
+ * @return the description, in static storage, never NULL: "success" for
+ *         0, "unknown error" for a code slotpool does not return.
  */
 SP_API const char *sp_strerror(int err);
 
