@@ -1,65 +1,120 @@
 # Thin wrapper over CMake. Targets:
 #   make               Release build in build/release
-#   make check         install missing test packages, then build and run every
-#                      test: Release, ASan+UBSan, TSan (thread tests), install check,
-#                      then lint and valgrind (docs/ROBUSTNESS.md)
-#   make demo          build and run the demo
+#   make demo          build and run the demo (needs no test dependency)
+#   make check         install missing test packages (as root, with apt-get), then
+#                      build and run every test: Release, docs, install check,
+#                      ASan+UBSan, TSan (thread tests), lint and valgrind
+#                      (docs/ROBUSTNESS.md). A check whose tool is missing is
+#                      SKIPPED, saying so; SP_CHECK_STRICT=1 fails instead (CI).
 #   make bench         run the benchmarks
-#   make lint          cppcheck + clang-tidy over src/ include/ tools/ (scripts/lint.sh)
+#   make docs          reference documentation (doxygen): build/release/docs/
+#   make lint          cppcheck + clang-tidy over src/ include/ tools/, format check
 #   make valgrind      every test under valgrind memcheck, no errors or leaks
 #   make fuzz          each libFuzzer target FUZZ_SECONDS seconds (not in check)
 #   make install PREFIX=/usr/local
 #   make clean
+# V=1 shows CMake's and the compiler's output, which builds otherwise keep
+# in BUILD/configure.log and BUILD/build.log unless something fails.
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 CMAKE  ?= cmake
 CTEST  ?= ctest
 B      := build
 
-.PHONY: all build check check-release check-asan check-tsan deps demo bench install lint valgrind fuzz clean
+MAKEFLAGS += --no-print-directory
+export JOBS CMAKE V
+# Checks skipped for a missing tool are listed here; make check prints them.
+export SP_SKIP_LOG := $(CURDIR)/$(B)/skipped.txt
+
+BUILD := scripts/cmake-build.sh
+NEED  := scripts/need.sh
+# Tests of the check builds need cmocka: without it they fail, not skip.
+TESTS_REQUIRED := -DSP_REQUIRE_CMOCKA=ON
+
+.PHONY: all build check deps check-release check-asan check-tsan check-install \
+	asan-tests tsan-tests docs docs-build demo bench install lint valgrind fuzz clean
 
 all: build
 
 build:
-	$(CMAKE) -S . -B $(B)/release -DCMAKE_BUILD_TYPE=Release
-	$(CMAKE) --build $(B)/release -j $(JOBS)
+	@$(BUILD) $(B)/release -DCMAKE_BUILD_TYPE=Release
 
 deps:
 	@scripts/install-deps.sh
 
-check: deps check-release check-asan check-tsan lint valgrind
-	@echo "make check: all test builds passed"
+# One step after the other (deps first), each in its own make.
+check:
+	@rm -f $(SP_SKIP_LOG)
+	@scripts/install-deps.sh
+	@$(MAKE) check-release
+	@$(MAKE) docs
+	@$(MAKE) check-install
+	@$(MAKE) check-asan
+	@$(MAKE) check-tsan
+	@$(MAKE) lint
+	@$(MAKE) valgrind
+	@if [ -s $(SP_SKIP_LOG) ]; then \
+	  echo "make check: passed, with these checks SKIPPED (scripts/install-deps.sh lists what to install):"; \
+	  sed 's/^/  /' $(SP_SKIP_LOG); \
+	else \
+	  echo "make check: all checks passed"; \
+	fi
 
-check-release: build
+check-release:
+	@$(BUILD) $(B)/release -DCMAKE_BUILD_TYPE=Release $(TESTS_REQUIRED)
 	cd $(B)/release && $(CTEST) --output-on-failure -j $(JOBS)
-	scripts/check-install.sh $(B)/release
+
+# Installs build/release (and the man pages, when `make docs` built them) and
+# builds against it; then the same for shared-only and static-only trees.
+check-install: build
+	@scripts/check-install.sh $(B)/release
+	@$(BUILD) $(B)/shared-only -DCMAKE_BUILD_TYPE=Release -DSP_BUILD_STATIC=OFF \
+	  -DSP_BUILD_TESTS=OFF -DSP_BUILD_TOOLS=OFF -DSP_BUILD_BENCH=OFF -DSP_BUILD_EXAMPLES=OFF
+	@scripts/check-install.sh $(B)/shared-only
+	@$(BUILD) $(B)/static-only -DCMAKE_BUILD_TYPE=Release -DSP_BUILD_SHARED=OFF \
+	  -DSP_BUILD_TESTS=OFF -DSP_BUILD_TOOLS=OFF -DSP_BUILD_BENCH=OFF -DSP_BUILD_EXAMPLES=OFF
+	@scripts/check-install.sh $(B)/static-only
 
 check-asan:
-	$(CMAKE) -S . -B $(B)/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	  "-DSP_SANITIZE=address;undefined" -DSP_BUILD_BENCH=OFF
-	$(CMAKE) --build $(B)/asan -j $(JOBS)
+	@$(NEED) check-asan cmd:clang asan -- $(MAKE) asan-tests
+
+asan-tests:
+	@$(BUILD) $(B)/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  "-DSP_SANITIZE=address;undefined" -DSP_BUILD_BENCH=OFF $(TESTS_REQUIRED)
 	cd $(B)/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST) --output-on-failure -j $(JOBS) -LE noasan
 
 check-tsan:
-	$(CMAKE) -S . -B $(B)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread \
-	  -DSP_BUILD_BENCH=OFF -DSP_BUILD_EXAMPLES=OFF
-	$(CMAKE) --build $(B)/tsan -j $(JOBS)
+	@$(NEED) check-tsan tsan -- $(MAKE) tsan-tests
+
+tsan-tests:
+	@$(BUILD) $(B)/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=thread \
+	  -DSP_BUILD_BENCH=OFF -DSP_BUILD_EXAMPLES=OFF $(TESTS_REQUIRED)
 	cd $(B)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS) -L threads
 
+# HTML and man pages from the public headers; fails on an undocumented symbol.
+docs:
+	@$(NEED) docs cmd:doxygen -- $(MAKE) docs-build
+
+docs-build: build
+	@$(CMAKE) --build $(B)/release --target docs
+	@echo "docs: $(B)/release/docs/html/index.html, $(B)/release/docs/man/man3/"
+
 SIM_DEMO := $(B)/release/demo-workload.trace
 demo: build
-	$(B)/release/examples/example_affinity_demo
+	@echo
+	@echo "== index allocator: a request stream with and without affinity =="
+	@$(B)/release/examples/example_affinity_demo
 	@echo
 	@echo "== slotpool-sim: tuning max_unused_warm_slots on a bundled workload =="
 	@echo "   (50 keys, zipf 1.1, capacity 256, 200000 ops, up to 1 MiB resident per freed slot)"
-	$(B)/release/tools/slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 \
+	@$(B)/release/tools/slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 \
 	  --free-prob 0.52 --bytes-max 1048576 --seed 1 >$(SIM_DEMO)
-	$(B)/release/tools/slotpool-sim sweep $(SIM_DEMO) --capacity 256 --warm 0:128:8
+	@$(B)/release/tools/slotpool-sim sweep $(SIM_DEMO) --capacity 256 --warm 0:128:8
 	@echo
 	@echo "== memory pool: a toy function host, affinity vs none vs mmap+memcpy =="
-	$(B)/release/examples/example_host
+	@$(B)/release/examples/example_host
 
 # Benchmarks print ratios measured in one run; docs/PERFORMANCE.md keeps the
 # latest tables. BENCH_ROUNDS sets the rounds whose median is reported.
@@ -81,11 +136,12 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# Both run even when the first fails; either failing fails lint.
 lint:
-	scripts/lint.sh
+	@s=0; scripts/lint.sh || s=1; scripts/format-check.sh || s=1; exit $$s
 
 valgrind:
-	scripts/valgrind.sh
+	@scripts/valgrind.sh
 
 install: build
 	$(CMAKE) --install $(B)/release --prefix $(PREFIX)

@@ -8,17 +8,15 @@
 #                                      whether clang-format would change each
 #
 # The reference is clang-format 14 (Debian 12); later versions may lay a few
-# lines out differently. Without clang-format the check is skipped, saying so.
+# lines out differently. Without clang-format the check is skipped, saying so
+# (scripts/need.sh).
 # Reformat a file with `clang-format -i FILE`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 list=scripts/format-files.txt
 cf="${CLANG_FORMAT:-clang-format}"
-if ! command -v "$cf" >/dev/null; then
-  echo "format: SKIPPED ($cf not installed)"
-  exit 0
-fi
+scripts/need.sh lint/format "cmd:$cf" || { [ $? -eq 1 ] && exit 0; exit 1; }
 major="$("$cf" --version | sed -nE 's/.*version ([0-9]+).*/\1/p' | head -1)"
 if [ -n "$major" ] && [ "$major" -lt 14 ]; then
   echo "format: SKIPPED ($cf $major is older than 14, the reference version)"
