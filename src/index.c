@@ -20,6 +20,17 @@
  * first. A thread
  * holds one lock at a time (no lock order to get wrong), except free_many,
  * which takes the locks it needs in ascending order.
+ *
+ * Recording (sp_index_record, record.h): ix->rec is NULL unless recording,
+ * and changes only with every shard lock held, so an operation reads it
+ * under a lock it holds. On the one-shard path and in free, each locked
+ * section starts with that test (a compare with memory and a branch
+ * predicted not taken: 2 instructions) and a recording index runs an
+ * out-of-line copy of the section; the sharded alloc paths record where
+ * they take a slot. An operation that ends holding no lock (a sharded
+ * alloc that found every shard in use, a clear that found the key
+ * nowhere) takes its home lock again to record, only when
+ * ix->recording says so.
  */
 #include "slotpool/index.h"
 
@@ -32,7 +43,9 @@
 #include "hint.h"
 #include "home.h"
 #include "lock.h"
+#include "metrics.h"
 #include "policy.h"
+#include "record.h"
 #include "shard.h"
 #include "sized.h"
 
@@ -42,15 +55,20 @@ struct sp_index {
 	uint64_t id; /* never reused: the key of each thread's home memo */
 	uint32_t capacity;
 	uint32_t nshards;
-	uint32_t q;   /* slots of a small shard */
-	uint32_t big; /* shards [0, big) hold q + 1 slots */
-	uint32_t edge; /* first slot of shard big: big * (q + 1) */
+	uint32_t q;     /* slots of a small shard */
+	uint32_t big;   /* shards [0, big) hold q + 1 slots */
+	uint32_t edge;  /* first slot of shard big: big * (q + 1) */
+	uint32_t flags; /* SP_INDEX_* */
+	/* NULL unless recording; on the line every operation reads anyway.
+	 * Written with every shard lock held, read under one. A plain field:
+	 * the test is then one compare with memory. */
+	struct sp__recorder *rec;
 	uint64_t div_q, div_q1; /* reciprocals for slot -> shard */
 	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
 	uint32_t max_warm;      /* the whole warm budget */
-	uint32_t flags;         /* SP_INDEX_* */
 	struct sp__hint hint;   /* only with several shards */
 	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
+	atomic_int recording;        /* rec != NULL, for a look without a lock */
 	atomic_ullong clear_misses;
 	/* Inline, so the one-shard path reaches its lock with no extra load. */
 	struct sp__shard shards[];
@@ -96,6 +114,7 @@ static uint32_t auto_shards(uint32_t capacity)
 
 static void destroy(sp_index *ix)
 {
+	sp__record_end(ix->rec);
 	for (uint32_t i = 0; i < ix->nshards; i++)
 		sp__policy_fini(&ix->shards[i].pol);
 	sp__hint_fini(&ix->hint);
@@ -121,6 +140,8 @@ SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 	memset(ix, 0, bytes);
 	static atomic_ullong next_id = 1;
 	ix->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	ix->rec = NULL;
+	atomic_init(&ix->recording, 0);
 	ix->capacity = cap;
 	ix->q = cap / n;
 	ix->big = cap % n;
@@ -163,12 +184,58 @@ SP_API void sp_index_destroy(sp_index *ix)
 		destroy(ix);
 }
 
+/* ---- recording hooks ------------------------------------------------------ */
+
+/* With a shard lock held. */
+static inline struct sp__recorder *recorder(const sp_index *ix)
+{
+	return ix->rec;
+}
+
+static inline int rec_kind(uint32_t tag)
+{
+	return tag == SP__TAG_USED_KEY ? SP__REC_ALLOC : SP__REC_ALLOC_NOKEY;
+}
+
+/* An a/c operation served by sh (its lock held): s is sh's slot or SP__NIL. */
+static inline void rec_op(sp_index *ix, const struct sp__shard *sh, int kind, uint64_t key,
+                          uint32_t s)
+{
+	struct sp__recorder *r = recorder(ix);
+	if (__builtin_expect(r != NULL, 0))
+		sp__record_op(r, kind, key, s == SP__NIL ? SP__NIL : sh->base + s);
+}
+
+/* A sharded alloc or clear that failed, holding no lock: records under the
+ * home lock, which makes it one of the operations serialised there. */
+__attribute__((noinline)) static void rec_miss(sp_index *ix, uint32_t home, int kind,
+                                               uint64_t key)
+{
+	if (!atomic_load_explicit(&ix->recording, memory_order_relaxed))
+		return;
+	struct sp__shard *hs = &ix->shards[home];
+	sp__lock_acquire(&hs->lock);
+	rec_op(ix, hs, kind, key, SP__NIL);
+	sp__lock_release(&hs->lock);
+}
+
 /* ---- one shard: the seed's policy under one lock -------------------------- */
 
-static inline int alloc1_locked(struct sp__shard *sh, uint32_t tag, uint64_t key, uint32_t *slot)
+/*
+ * Each locked section tests the recorder first, while nothing else is live,
+ * and a recording index runs an out-of-line copy of the section with r
+ * set; in the inline copy r is NULL, so its recording code folds away and
+ * nothing extra lives across the policy (keeping ix for a test after it
+ * spilled registers in the key-table loop of free: 7 instructions a free
+ * instead of 2).
+ */
+static inline int alloc1_body(struct sp__shard *sh, uint32_t tag, uint64_t key, uint32_t *slot,
+                              struct sp__recorder *r)
 {
 	uint32_t s = tag == SP__TAG_USED_KEY ? sp__policy_alloc_key(&sh->pol, key)
 	                                     : sp__policy_alloc_nokey(&sh->pol);
+	if (r)
+		sp__record_op(r, rec_kind(tag), key, s);
 	sp__lock_release(&sh->lock);
 	if (s == SP__NIL)
 		return -ENOSPC;
@@ -176,9 +243,12 @@ static inline int alloc1_locked(struct sp__shard *sh, uint32_t tag, uint64_t key
 	return 0;
 }
 
-static inline int clear1_locked(struct sp__shard *sh, uint64_t key, uint32_t *slot)
+static inline int clear1_body(struct sp__shard *sh, uint64_t key, uint32_t *slot,
+                              struct sp__recorder *r)
 {
 	uint32_t s = sp__policy_alloc_clear(&sh->pol, key);
+	if (r)
+		sp__record_op(r, SP__REC_CLEAR, key, s);
 	sp__lock_release(&sh->lock);
 	if (s == SP__NIL)
 		return -ENOENT;
@@ -187,35 +257,78 @@ static inline int clear1_locked(struct sp__shard *sh, uint64_t key, uint32_t *sl
 }
 
 /* Validates and frees a slot of a locked shard; releases the lock. */
-static inline int free_locked(struct sp__shard *sh, uint32_t local, uint64_t bytes)
+static inline int free_body(struct sp__shard *sh, uint32_t local, uint64_t bytes,
+                            struct sp__recorder *r)
 {
 	uint64_t sum;
 	int err = sp__policy_can_free(&sh->pol, local);
 	if (!err && __builtin_add_overflow(sh->pol.unused_bytes, bytes, &sum))
 		err = -EOVERFLOW;
-	if (!err)
+	if (!err) {
 		sp__policy_free(&sh->pol, local, bytes);
+		if (r)
+			sp__record_free(r, sh->base + local, bytes);
+	}
 	sp__lock_release(&sh->lock);
 	return err;
 }
 
-__attribute__((noinline)) static int alloc1_slow(struct sp__shard *sh, uint32_t tag, uint64_t key,
+__attribute__((noinline)) static int alloc1_rec(sp_index *ix, uint32_t tag, uint64_t key,
+                                                uint32_t *slot)
+{
+	return alloc1_body(ix->shards, tag, key, slot, recorder(ix));
+}
+
+__attribute__((noinline)) static int clear1_rec(sp_index *ix, uint64_t key, uint32_t *slot)
+{
+	return clear1_body(ix->shards, key, slot, recorder(ix));
+}
+
+__attribute__((noinline)) static int free_rec(sp_index *ix, struct sp__shard *sh, uint32_t local,
+                                              uint64_t bytes)
+{
+	return free_body(sh, local, bytes, recorder(ix));
+}
+
+static inline int alloc1_locked(sp_index *ix, uint32_t tag, uint64_t key, uint32_t *slot)
+{
+	if (__builtin_expect(recorder(ix) != NULL, 0))
+		return alloc1_rec(ix, tag, key, slot);
+	return alloc1_body(ix->shards, tag, key, slot, NULL);
+}
+
+static inline int clear1_locked(sp_index *ix, uint64_t key, uint32_t *slot)
+{
+	if (__builtin_expect(recorder(ix) != NULL, 0))
+		return clear1_rec(ix, key, slot);
+	return clear1_body(ix->shards, key, slot, NULL);
+}
+
+static inline int free_locked(sp_index *ix, struct sp__shard *sh, uint32_t local, uint64_t bytes)
+{
+	if (__builtin_expect(recorder(ix) != NULL, 0))
+		return free_rec(ix, sh, local, bytes);
+	return free_body(sh, local, bytes, NULL);
+}
+
+__attribute__((noinline)) static int alloc1_slow(sp_index *ix, uint32_t tag, uint64_t key,
                                                  uint32_t *slot)
 {
-	sp__lock_wait(&sh->lock);
-	return alloc1_locked(sh, tag, key, slot);
+	sp__lock_wait(&ix->shards->lock);
+	return alloc1_locked(ix, tag, key, slot);
 }
 
-__attribute__((noinline)) static int clear1_slow(struct sp__shard *sh, uint64_t key, uint32_t *slot)
+__attribute__((noinline)) static int clear1_slow(sp_index *ix, uint64_t key, uint32_t *slot)
 {
-	sp__lock_wait(&sh->lock);
-	return clear1_locked(sh, key, slot);
+	sp__lock_wait(&ix->shards->lock);
+	return clear1_locked(ix, key, slot);
 }
 
-__attribute__((noinline)) static int free_slow(struct sp__shard *sh, uint32_t local, uint64_t bytes)
+__attribute__((noinline)) static int free_slow(sp_index *ix, struct sp__shard *sh, uint32_t local,
+                                               uint64_t bytes)
 {
 	sp__lock_wait(&sh->lock);
-	return free_locked(sh, local, bytes);
+	return free_locked(ix, sh, local, bytes);
 }
 
 /* ---- several shards ------------------------------------------------------- */
@@ -272,6 +385,8 @@ static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uin
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		uint32_t s = sp__take_affine(&sh->pol, key, keep);
+		if (s != SP__NIL)
+			rec_op(ix, sh, keep ? SP__REC_ALLOC : SP__REC_CLEAR, key, s);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL)
 			return sh->base + s;
@@ -289,8 +404,10 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 			continue;
 		uint32_t s = SP__NIL;
 		sp__lock_acquire(&sh->lock);
-		if (sp__policy_has_cold(&sh->pol))
+		if (sp__policy_has_cold(&sh->pol)) {
 			s = sp__take_cold(&sh->pol, tag, key);
+			rec_op(ix, sh, rec_kind(tag), key, s);
+		}
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL)
 			return sh->base + s;
@@ -387,6 +504,8 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 		struct sp__shard *sh = &ix->shards[j];
 		sp__lock_acquire(&sh->lock);
 		s = sp__take_other(&sh->pol, tag, key);
+		if (s != SP__NIL)
+			rec_op(ix, sh, rec_kind(tag), key, s);
 		sp__lock_release(&sh->lock);
 		if (s != SP__NIL) {
 			s += sh->base;
@@ -394,8 +513,10 @@ __attribute__((noinline)) static int alloc_sharded(sp_index *ix, uint32_t home, 
 		}
 	}
 	atomic_fetch_add_explicit(&ix->failed_allocs, 1, memory_order_relaxed);
+	rec_miss(ix, home, rec_kind(tag), key);
 	return -ENOSPC;
 done_home:
+	rec_op(ix, hs, rec_kind(tag), key, s);
 	sp__lock_release(&hs->lock);
 	s += hs->base;
 out:
@@ -409,6 +530,8 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 	struct sp__shard *hs = &ix->shards[home];
 	sp__lock_acquire(&hs->lock);
 	uint32_t s = sp__take_affine(&hs->pol, key, 0);
+	if (s != SP__NIL)
+		rec_op(ix, hs, SP__REC_CLEAR, key, s);
 	sp__lock_release(&hs->lock);
 	if (s != SP__NIL) {
 		s += hs->base;
@@ -418,6 +541,7 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 	}
 	if (s == SP__NIL) {
 		atomic_fetch_add_explicit(&ix->clear_misses, 1, memory_order_relaxed);
+		rec_miss(ix, home, SP__REC_CLEAR, key);
 		return -ENOENT;
 	}
 	*slot = s;
@@ -427,17 +551,25 @@ __attribute__((noinline)) static int clear_sharded(sp_index *ix, uint64_t key, u
 /* ---- entry points ---------------------------------------------------------- */
 
 /* Several shards, contended home lock: wait, then the general path. */
-__attribute__((noinline)) static int alloc_sharded_wait(sp_index *ix, uint32_t home, uint64_t key,
-                                                        uint32_t *slot)
+/* Several shards, home's lock held: the whole alloc, recorded if recording. */
+__attribute__((noinline)) static int alloc_home_locked(sp_index *ix, uint32_t home, uint64_t key,
+                                                       uint32_t *slot)
 {
 	struct sp__shard *hs = &ix->shards[home];
-	sp__lock_wait(&hs->lock);
 	uint32_t s = sp__take_affine(&hs->pol, key, 1);
 	if (s == SP__NIL)
 		return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
+	rec_op(ix, hs, SP__REC_ALLOC, key, s);
 	sp__lock_release(&hs->lock);
 	*slot = hs->base + s;
 	return 0;
+}
+
+__attribute__((noinline)) static int alloc_sharded_wait(sp_index *ix, uint32_t home, uint64_t key,
+                                                        uint32_t *slot)
+{
+	sp__lock_wait(&ix->shards[home].lock);
+	return alloc_home_locked(ix, home, key, slot);
 }
 
 SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
@@ -451,6 +583,8 @@ SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
 		struct sp__shard *hs = &ix->shards[home];
 		if (!sp__lock_try(&hs->lock))
 			return alloc_sharded_wait(ix, home, key, slot);
+		if (__builtin_expect(recorder(ix) != NULL, 0))
+			return alloc_home_locked(ix, home, key, slot);
 		uint32_t s = sp__take_affine(&hs->pol, key, 1);
 		if (s == SP__NIL)
 			return alloc_sharded(ix, home, SP__TAG_USED_KEY, key, slot);
@@ -460,8 +594,8 @@ SP_API int sp_index_alloc(sp_index *ix, uint64_t key, uint32_t *slot)
 	}
 	struct sp__shard *sh = ix->shards;
 	if (!sp__lock_try(&sh->lock))
-		return alloc1_slow(sh, SP__TAG_USED_KEY, key, slot);
-	return alloc1_locked(sh, SP__TAG_USED_KEY, key, slot);
+		return alloc1_slow(ix, SP__TAG_USED_KEY, key, slot);
+	return alloc1_locked(ix, SP__TAG_USED_KEY, key, slot);
 }
 
 SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot)
@@ -475,8 +609,8 @@ SP_API int sp_index_alloc_nokey(sp_index *ix, uint32_t *slot)
 	}
 	struct sp__shard *sh = ix->shards;
 	if (!sp__lock_try(&sh->lock))
-		return alloc1_slow(sh, SP__TAG_USED_NOKEY, 0, slot);
-	return alloc1_locked(sh, SP__TAG_USED_NOKEY, 0, slot);
+		return alloc1_slow(ix, SP__TAG_USED_NOKEY, 0, slot);
+	return alloc1_locked(ix, SP__TAG_USED_NOKEY, 0, slot);
 }
 
 SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t *slot)
@@ -487,8 +621,8 @@ SP_API int sp_index_alloc_affine_and_clear(sp_index *ix, uint64_t key, uint32_t 
 		return clear_sharded(ix, key, slot);
 	struct sp__shard *sh = ix->shards;
 	if (!sp__lock_try(&sh->lock))
-		return clear1_slow(sh, key, slot);
-	return clear1_locked(sh, key, slot);
+		return clear1_slow(ix, key, slot);
+	return clear1_locked(ix, key, slot);
 }
 
 SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
@@ -508,8 +642,8 @@ SP_API int sp_index_free(sp_index *ix, uint32_t slot, uint64_t bytes_resident)
 		}
 	}
 	if (!sp__lock_try(&sh->lock))
-		return free_slow(sh, local, bytes_resident);
-	return free_locked(sh, local, bytes_resident);
+		return free_slow(ix, sh, local, bytes_resident);
+	return free_locked(ix, sh, local, bytes_resident);
 }
 
 /* Marks a slot as listed in the batch (a second listing then fails
@@ -577,11 +711,15 @@ SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots, const uint64_
 			sp__lock_acquire(&ix->shards[j].lock);
 	int err = batch_validate(ix, slots, bytes_resident, n);
 	if (!err) {
+		/* n > 0 here means a lock is held: rec may be read. */
+		struct sp__recorder *r = n ? recorder(ix) : NULL;
 		for (size_t i = 0; i < n; i++) {
 			struct sp__shard *sh = owner(ix, slots[i]);
+			uint64_t bytes = bytes_resident ? bytes_resident[i] : 0;
 			batch_mark(&sh->pol, slots[i] - sh->base, 0);
-			sp__policy_free(&sh->pol, slots[i] - sh->base,
-			                bytes_resident ? bytes_resident[i] : 0);
+			sp__policy_free(&sh->pol, slots[i] - sh->base, bytes);
+			if (r)
+				sp__record_free(r, slots[i], bytes);
 		}
 	}
 	for (uint32_t j = 0; j < ix->nshards; j++) {
@@ -743,4 +881,120 @@ SP_API int sp_index_check(sp_index *ix)
 			sp__lock_release(&ix->shards[j].lock);
 	}
 	return err;
+}
+
+/* ---- recording and metrics ------------------------------------------------ */
+
+static void lock_all(sp_index *ix)
+{
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		sp__lock_acquire(&ix->shards[j].lock);
+}
+
+static void unlock_all(sp_index *ix)
+{
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		sp__lock_release(&ix->shards[j].lock);
+}
+
+SP_API int sp_index_record(sp_index *ix, sp_write_fn write, void *ctx)
+{
+	if (!ix)
+		return -EINVAL;
+	struct sp__recorder *r = NULL, *stop = NULL;
+	int err = 0;
+	/* Allocated before the locks are taken, freed after they are released. */
+	if (write && (err = sp__record_new(&r, ix->capacity, ix->nshards, write, ctx)))
+		return err;
+	lock_all(ix);
+	struct sp__recorder *cur = recorder(ix);
+	if (cur && r && !sp__record_error(cur)) {
+		err = -EBUSY;
+	} else if (cur) {
+		/* A stop, or a start that finds the recording failed: end it
+		 * and report its error; a start does not go on. */
+		ix->rec = NULL;
+		atomic_store_explicit(&ix->recording, 0, memory_order_relaxed);
+		stop = cur;
+	} else if (r) {
+		const struct sp__record_info info = {ix->capacity, ix->max_warm, ix->nshards,
+		                                     ix->flags};
+		err = sp__record_begin(r, ix->shards, &info);
+		if (!err) {
+			ix->rec = r;
+			atomic_store_explicit(&ix->recording, 1, memory_order_relaxed);
+			r = NULL;
+		}
+	}
+	unlock_all(ix);
+	if (stop)
+		err = sp__record_end(stop);
+	/* Never attached: empty, or failed in begin; either way end writes
+	 * nothing. */
+	sp__record_end(r);
+	return err;
+}
+
+static const struct sp__metric index_families[] = {
+#define G(name, key, help) {"slotpool_index_" name, key, help, SP__METRIC_GAUGE}
+#define C(name, key, help) {"slotpool_index_" name "_total", key, help, SP__METRIC_COUNTER}
+	G("capacity_slots", "capacity", "Slots in the index."),
+	G("max_unused_warm_slots", "max_unused_warm_slots",
+	  "Budget of unused-warm slots (sp_index_config.max_unused_warm_slots)."),
+	G("shards", "shards", "Shards of the index."),
+	G("in_use_slots", "in_use", "Slots currently in use."),
+	G("unused_warm_slots", "unused_warm", "Slots freed and not yet reused (warm)."),
+	G("unused_cold_slots", "unused_cold", "Slots never handed out (cold)."),
+	G("keys_with_warm", "keys_with_warm",
+	  "Keys holding at least one warm slot (a key warm in two shards counts twice)."),
+	G("unused_resident_bytes", "unused_bytes_resident",
+	  "Sum of bytes_resident over the warm slots (saturates at 2^64-1)."),
+	C("allocs", "allocs", "Successful alloc, alloc_nokey and alloc_affine_and_clear calls."),
+	C("frees", "frees", "Slots freed."),
+	C("affine_hits", "affine_hits", "Allocs served by the key's own warm slot."),
+	C("cold_picks", "cold_picks", "Allocs served by a cold slot."),
+	C("warm_steals", "warm_steals", "Allocs served by another key's (or no key's) warm slot."),
+	C("clears", "clears", "Successful alloc_affine_and_clear calls."),
+	C("failed_allocs", "failed_allocs", "alloc and alloc_nokey calls that found every slot in use."),
+	C("clear_misses", "clear_misses",
+	  "alloc_affine_and_clear calls that found no warm slot for the key."),
+	G("slot_state_bytes", "slot_state_bytes", "Bytes of per-slot state."),
+	G("memory_bytes", "total_bytes", "All bytes the index allocated."),
+#undef G
+#undef C
+};
+
+int sp__index_metrics_emit(sp_index *ix, struct sp__metrics *m)
+{
+	sp_index_stats st = {.size = sizeof(st)};
+	int err = sp_index_get_stats(ix, &st);
+	if (err)
+		return err;
+	const uint64_t v[] = {
+		st.capacity,    ix->max_warm,      st.shards,     st.in_use,
+		st.unused_warm, st.unused_cold,    st.keys_with_warm,
+		st.unused_bytes_resident,          st.allocs,     st.frees,
+		st.affine_hits, st.cold_picks,     st.warm_steals, st.clears,
+		st.failed_allocs, st.clear_misses, st.slot_state_bytes, st.total_bytes,
+	};
+	_Static_assert(sizeof(v) / sizeof(v[0]) ==
+	                       sizeof(index_families) / sizeof(index_families[0]),
+	               "one value per index metric");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		sp__metrics_value(m, &index_families[i], v[i]);
+	return 0;
+}
+
+SP_API int sp_index_metrics(sp_index *ix, int format, sp_write_fn write, void *ctx)
+{
+	struct sp__metrics m;
+	if (!ix)
+		return -EINVAL;
+	int err = sp__metrics_begin(&m, format, write, ctx, NULL, 0);
+	if (err)
+		return err;
+	sp__metrics_build_info(&m);
+	err = sp__index_metrics_emit(ix, &m);
+	int end = sp__metrics_end(&m);
+	return err ? err : end;
 }

@@ -42,6 +42,28 @@ extern "C" {
 #define SP_VERSION_HEX ((SP_VERSION_MAJOR << 16) | (SP_VERSION_MINOR << 8) | SP_VERSION_PATCH)
 
 /**
+ * Output callback of the functions that write text: sp_index_metrics()
+ * and sp_index_record() (slotpool/index.h).
+ *
+ * Called with the next part of the output, from the thread that made the
+ * call (for a recording: under the index's lock; see sp_index_record()).
+ * It must take all len bytes (copy them, write them in a loop, ...).
+ *
+ * @param ctx the caller's pointer, passed through unchanged.
+ * @param buf the next len bytes of output, valid only during the call.
+ * @param len how many bytes, never 0.
+ * @return 0 when all len bytes were taken, or a negative errno value that
+ *         stops the output and is passed back to the caller. Any other
+ *         value counts as -EIO.
+ */
+typedef int (*sp_write_fn)(void *ctx, const char *buf, size_t len);
+
+/** Output format of the *_metrics functions: Prometheus text exposition format 0.0.4. */
+#define SP_METRICS_PROMETHEUS 1
+/** Output format of the *_metrics functions: one JSON object on one line, then a newline. */
+#define SP_METRICS_JSON 2
+
+/**
  * The version of the library actually linked.
  *
  * It can differ from the header's SP_VERSION_HEX when the shared library

@@ -282,6 +282,82 @@ SP_API int sp_index_slot_state(sp_index *ix, uint32_t slot, int *state, uint64_t
  */
 SP_API int sp_index_check(sp_index *ix);
 
+/*
+ * sp_index_metrics: write the index's counters and gauges (every field of
+ * sp_index_stats, the warm budget and the library version) through
+ * write(ctx, buf, len), in `format`:
+ *   SP_METRICS_PROMETHEUS  Prometheus text exposition format 0.0.4: names
+ *                          slotpool_index_*, counters *_total, sizes *_bytes,
+ *                          a # HELP and # TYPE line for each family;
+ *   SP_METRICS_JSON        one JSON object on one line, keys named as the
+ *                          sp_index_stats fields.
+ * Names, meanings and a sample of each: docs/METRICS.md. Values come from
+ * one sp_index_get_stats snapshot, as exact decimal integers; the same
+ * state gives byte-identical output. The output is written in chunks of at
+ * most 512 bytes from a buffer on the stack (nothing is allocated); write
+ * is called at least once and never with len 0.
+ * Errors: -EINVAL  ix or write is NULL, or format is unknown (nothing is
+ *                  written);
+ *         the first negative value write returns (a positive one counts as
+ *         -EIO): the output stops there, write is not called again.
+ * Thread-safe (takes each shard's lock in turn, never while calling write).
+ * O(shards) plus the output, about 3 KiB.
+ */
+SP_API int sp_index_metrics(sp_index *ix, int format, sp_write_fn write, void *ctx);
+
+/*
+ * sp_index_record: start recording every operation of the index through
+ * write(ctx, buf, len) or, with write NULL, stop. The recording is a trace
+ * that slotpool-sim replays (docs/SIM.md, "Recording"): one line per alloc
+ * ("a K", "a -"), clear ("c K") and free ("f H [B]", H the index of the
+ * a/c line of the slot freed), failed allocs and clear misses included, in
+ * the order the index served them, and "# t=NS" comment lines (nanoseconds
+ * of CLOCK_MONOTONIC since the start) before an operation whenever at least
+ * 1 us passed since the last one written. It opens with "#" lines naming
+ * the index's capacity, budget and shards, then, when the index is not
+ * empty, lines that rebuild its state from an empty index (an "a" per
+ * slot ever used, in slot order, an "f" per warm slot, oldest first), so
+ * that frees of slots allocated before the start are of known handles.
+ * Failed frees (which change nothing) and stats calls are not recorded.
+ *
+ * Exactness: with one shard, replaying the recording with
+ * `slotpool-sim replay --shards 1 --capacity C --warm W --slots` (or the
+ * seed's replayer) gives every slot the index served, whatever the threads
+ * did. With several shards the lines are a valid serial order of the
+ * operations (each recorded inside its shard's lock, the lines serialised
+ * by a mutex), but the cross-shard choices depend on timing, so a replay
+ * with the same shards is close, not exact.
+ *
+ * Output is buffered (8 KiB) and written when the buffer fills, at the
+ * start (the header and the state), at the stop and by sp_index_destroy.
+ * write is called while the index's lock is held, from whichever thread
+ * made the operation: it must not call any function of this index (that
+ * deadlocks), and the time it takes stalls the index. After write fails,
+ * or when the recording reaches 2^32 - 2 a/c lines, nothing more is
+ * recorded; the recording stays installed, and the next sp_index_record
+ * call (start or stop) ends it and returns its error, starting nothing.
+ *
+ * Errors of a start (write != NULL):
+ *         -EINVAL  ix is NULL;
+ *         -ENOMEM  the recorder (4 bytes a slot plus 8 KiB) could not be
+ *                  allocated; nothing changes;
+ *         -EBUSY   a recording is already running (it goes on);
+ *         the error of the running recording when it had failed (it is
+ *         ended, and nothing is started);
+ *         write's error on the header and state lines (nothing is
+ *         recorded).
+ * Errors of a stop (write == NULL): -EINVAL ix is NULL; the recording's
+ * error, or write's on the last lines; 0 when no recording was running.
+ * A stop writes what is buffered and frees the recorder; sp_index_destroy
+ * does the same, ignoring write's error.
+ *
+ * Thread-safe; start and stop take every shard lock (the start writes the
+ * state lines under them: O(slots used)). Cost while off: one predictable
+ * branch per operation. While on, per operation: a clock read, the line's
+ * formatting and, with several shards, a mutex; see bench/bench_record.c.
+ */
+SP_API int sp_index_record(sp_index *ix, sp_write_fn write, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
