@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The metrics as the real tools read them: metrics_dump writes an index's
+# metrics and an exercise of the emitter (labels, escaping, bytes that are
+# not UTF-8) in both formats; then
+#   check_tools.sh DUMP prometheus   promtool check metrics on each .prom
+#                                    file: exit 0 and nothing printed
+#   check_tools.sh DUMP json         jq -e . (or python3 -m json.tool) on
+#                                    each .json file, and the keys expected
+# Exits 77 (skipped) when the tool is not installed (Debian: prometheus, jq).
+set -uo pipefail
+DUMP="$1"
+MODE="$2"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+nfail=0
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }
+
+case "$MODE" in
+prometheus)
+  command -v promtool >/dev/null || { echo "skip: promtool not installed (apt-get install prometheus)"; exit 77; }
+  ;;
+json)
+  if command -v jq >/dev/null; then
+    JSON=(jq -e .)
+  elif command -v python3 >/dev/null; then
+    JSON=(python3 -m json.tool)
+  else
+    echo "skip: neither jq nor python3 installed (apt-get install jq)"; exit 77
+  fi
+  ;;
+*) echo "usage: check_tools.sh DUMP prometheus|json"; exit 2 ;;
+esac
+
+"$DUMP" "$TMP" || { echo "FAIL: metrics_dump"; exit 1; }
+if [ "$MODE" = prometheus ]; then
+  for f in "$TMP"/*.prom; do
+    out="$(promtool check metrics <"$f" 2>&1)"
+    rc=$?
+    if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+      fail "promtool check metrics $(basename "$f") (exit $rc): $out"
+      sed 's/^/    /' "$f"
+    else
+      echo "ok   promtool check metrics $(basename "$f"): $(grep -c '^# TYPE' "$f") families, $(grep -vc '^#' "$f") samples"
+    fi
+  done
+  # The index's families, each once.
+  for name in slotpool_build_info slotpool_index_capacity_slots slotpool_index_allocs_total \
+    slotpool_index_unused_resident_bytes slotpool_index_memory_bytes; do
+    [ "$(grep -c "^# TYPE $name " "$TMP/index.prom")" = 1 ] || fail "index.prom: no single $name"
+  done
+else
+  for f in "$TMP"/*.json; do
+    if out="$("${JSON[@]}" <"$f" 2>&1)"; then
+      echo "ok   ${JSON[*]} $(basename "$f")"
+    else
+      fail "${JSON[*]} $(basename "$f"): $out"
+      cat "$f"
+    fi
+    [ "$(wc -l <"$f")" = 1 ] || fail "$(basename "$f"): not one line"
+  done
+  if [ "${JSON[0]}" = jq ]; then
+    jq -e '.capacity == 12 and .shards == 1 and .failed_allocs > 0 and .clear_misses > 0' \
+      "$TMP/index.json" >/dev/null || fail "index.json: values"
+    jq -e '.labels.node == 7 and (.image_info | length) == 5 and .memory.index.capacity == 12' \
+      "$TMP/exercise.json" >/dev/null || fail "exercise.json: structure"
+  fi
+fi
+if [ "$nfail" -ne 0 ]; then echo "$nfail check(s) failed"; exit 1; fi
+echo "all checks passed"
