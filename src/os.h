@@ -119,8 +119,7 @@ int sp__os_scan_cat(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t
                     uintptr_t end, sp__os_range *r, unsigned char *clean, size_t cap, size_t *n,
                     uintptr_t *next);
 
-/* Number of mappings in [start, end) (from /proc/self/maps) and
- * vm.max_map_count (0 if unreadable). */
-int sp__os_count_maps(uintptr_t start, uintptr_t end, uint32_t *maps, uint32_t *max_map_count);
+/* vm.max_map_count (from /proc/sys/vm/max_map_count). */
+int sp__os_max_map_count(uint32_t *out);
 
 #endif /* SP_OS_H */

@@ -463,70 +463,19 @@ void sp__os_ctx_close(sp__os_ctx *ctx)
 
 /* ---- /proc ------------------------------------------------------------ */
 
-static uint64_t parse_hex(const char **p)
+int sp__os_max_map_count(uint32_t *out)
 {
-	uint64_t v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uint64_t)(c - 'a' + 10);
-		else
-			return v;
-	}
-}
-
-int sp__os_count_maps(uintptr_t start, uintptr_t end, uint32_t *maps, uint32_t *max_map_count)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
-	char buf[8192];
-	size_t have = 0;
-	uint32_t count = 0;
-	int at_line_start = 1;
-	for (;;) {
-		ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-		buf[have] = 0;
-		/* Parse complete lines; keep a partial one for the next read. */
-		char *line = buf;
-		char *nl;
-		while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
-			if (at_line_start) {
-				const char *p = line;
-				uint64_t lo = parse_hex(&p);
-				uint64_t hi = (*p == '-') ? (p++, parse_hex(&p)) : lo;
-				if (lo < end && hi > start)
-					count++;
-			}
-			line = nl + 1;
-		}
-		have -= (size_t)(line - buf);
-		memmove(buf, line, have);
-		if (have == sizeof(buf) - 1) /* absurd line: skip it */
-			have = 0, at_line_start = 0;
-		else
-			at_line_start = 1;
-	}
+	char buf[32];
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	int err = r > 0 ? 0 : -EIO;
+	uint64_t v = 0;
+	for (ssize_t i = 0; i < r && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(buf[i] - '0');
 	close(fd);
-	*maps = count;
-	*max_map_count = 0;
-	fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t r = read(fd, buf, 31);
-		if (r > 0) {
-			uint32_t v = 0;
-			for (ssize_t i = 0; i < r && buf[i] >= '0' && buf[i] <= '9'; i++)
-				v = v * 10 + (uint32_t)(buf[i] - '0');
-			*max_map_count = v;
-		}
-		close(fd);
-	}
-	return 0;
+	if (!err)
+		*out = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	return err;
 }

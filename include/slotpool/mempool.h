@@ -33,6 +33,24 @@
  * belongs to the thread that allocated it until it is freed. alloc and free
  * take no pool-wide lock on their common path (only the index's lock, per
  * shard); waits, batches and image references use one pool mutex.
+ *
+ * fork(): after a fork both processes may keep using the pool as their own.
+ * Each alloc in either reads the pristine image or zeros, and neither
+ * process's resets depend on the other's: the kernel handles a pool holds
+ * (the pagemap file, the userfaultfd, the pidfd) belong to one process, so
+ * the child's first call that needs them reopens its own (or, if it cannot,
+ * falls back to a path that needs none). Slots in use at the fork stay
+ * usable by the thread that forked, in the child; slots held by other
+ * threads stay held there forever. The pool registers pthread_atfork
+ * handlers, so a child made by a raw clone/vfork system call or _Fork()
+ * must not use the pool.
+ *
+ * Mappings budget: every kernel mapping counts against vm.max_map_count,
+ * which malloc, mmap and pthread_create in the rest of the process need too.
+ * All pools of a process together stay below vm.max_map_count minus
+ * config.map_headroom; an alloc that would pass it first takes mappings
+ * back from warm slots (least recently freed first: they become warm slots
+ * of zeros) and fails with -ENOMEM only if that is not enough.
  */
 #ifndef SLOTPOOL_MEMPOOL_H
 #define SLOTPOOL_MEMPOOL_H
@@ -78,8 +96,17 @@ typedef struct sp_mempool_config {
 	                                   SP_MEMPOOL_MAX_BATCH and at most slots. */
 	uint32_t shards;                /* passed to the index (0: automatic) */
 	uint32_t flags;                 /* SP_MEMPOOL_NO_* */
+	uint32_t index_flags;           /* passed to the index: SP_INDEX_* flags
+	                                   (SP_INDEX_HOME_AFFINITY) */
+	uint64_t reserved0;             /* must be zero */
+	uint32_t map_headroom;          /* mappings (VMAs) every pool of the
+	                                   process together leaves to the rest of
+	                                   it: allocs that would pass
+	                                   vm.max_map_count - map_headroom fail
+	                                   with -ENOMEM. 0: max(vm.max_map_count
+	                                   / 8, 4096). See "Mappings budget". */
 	uint32_t reserved32;            /* must be zero */
-	uint64_t reserved[4];           /* must be zero */
+	uint64_t reserved[2];           /* must be zero */
 } sp_mempool_config;
 
 #define SP_MEMPOOL_MAX_BATCH 256
@@ -102,7 +129,13 @@ typedef struct sp_mem_slot {
 #define SP_MEMPOOL_GUARD_PROT_NONE 0
 #define SP_MEMPOOL_GUARD_INSTALL 1
 
-/* Set `size` before sp_mempool_get_stats: see sp_index_stats for the rule. */
+/*
+ * A snapshot of a pool (sp_mempool_get_stats). Set `size` first: the
+ * library fills what fits and sets `size` to what it filled (the rule of
+ * sp_index_stats), so fields are only ever added at the end. Counters count
+ * since sp_mempool_create; they are summed from per-thread stripes, so a
+ * snapshot taken while other threads work is not one instant.
+ */
 typedef struct sp_mempool_stats {
 	uint32_t size;              /* in: sizeof as the caller knows it; out: bytes filled */
 	uint32_t slots;
@@ -114,20 +147,48 @@ typedef struct sp_mempool_stats {
 	uint32_t track_path;        /* SP_MEMPOOL_TRACK_* */
 	uint32_t decommit_path;     /* SP_MEMPOOL_DECOMMIT_* */
 	uint32_t guard_path;        /* SP_MEMPOOL_GUARD_* */
-	uint32_t mappings;          /* kernel mappings (VMAs) in the reservation */
-	uint32_t max_map_count;     /* vm.max_map_count (0: unknown) */
+	uint32_t mappings;          /* kernel mappings (VMAs) the pool holds: its
+	                               reservation's and one per live image
+	                               (the pool's own count, an upper bound) */
+	uint32_t max_map_count;     /* vm.max_map_count read at create */
+	uint64_t map_limit;         /* mappings all pools of the process may hold */
+	uint64_t process_mappings;  /* mappings all pools of the process hold */
 	uint64_t reservation_bytes; /* address space reserved */
 	uint64_t resident_in_use_bytes; /* kept-resident bytes of slots in use */
-	uint64_t resident_warm_bytes;   /* kept-resident bytes of warm slots */
+	uint64_t resident_warm_bytes;   /* bytes warm slots keep resident: private
+	                                   pages counted by PAGEMAP_SCAN, else the
+	                                   range restored in place */
 	uint64_t allocs;            /* successful allocs */
 	uint64_t affine_hits;       /* allocs that reused a slot warm for the image */
 	uint64_t remaps;            /* allocs that had to map an image or zeros */
+	uint64_t cold_picks;        /* allocs the index served with a cold slot */
+	uint64_t warm_steals;       /* allocs the index served with another
+	                               image's (or no image's) warm slot */
+	uint64_t failed_allocs;     /* allocs that found every slot in use
+	                               (-ENOSPC) */
+	uint64_t waits;             /* allocs that waited for a free slot */
+	uint64_t wait_timeouts;     /* waits that ended at their deadline */
+	uint64_t map_refusals;      /* allocs refused by the mappings budget */
+	uint64_t map_reclaims;      /* warm slots whose mappings were taken back
+	                               for the mappings budget */
 	uint64_t decommit_calls;    /* madvise/process_madvise calls issued */
 	uint64_t decommit_bytes;    /* bytes decommitted */
 	uint64_t reset_bytes;       /* bytes restored in place (memset/copy-back) */
 	uint64_t reset_failures;    /* frees whose reset failed (slot rebuilt) */
-	uint64_t waits;             /* allocs that waited for a free slot */
 } sp_mempool_stats;
+
+/* Per image (sp_image_get_stats); `size` as for sp_mempool_stats. */
+typedef struct sp_image_stats {
+	uint32_t size;        /* in: sizeof as the caller knows it; out: bytes filled */
+	uint32_t live;        /* slots in use allocated with the image */
+	uint32_t warm;        /* free slots still mapping it */
+	uint32_t reserved32;
+	uint64_t id;          /* sp_image_id */
+	uint64_t bytes;       /* len given at create */
+	uint64_t offset;      /* where it starts in a slot */
+	uint64_t affine_hits; /* allocs that found a slot warm for it */
+	uint64_t remaps;      /* allocs that had to map it into a slot */
+} sp_image_stats;
 
 /* One entry of the exhaustion report: who holds how many slots. */
 typedef struct sp_mempool_holder {
@@ -153,8 +214,10 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out);
 
 /*
  * sp_mempool_destroy: unmap the whole reservation and close everything the
- * pool opened. Images of the pool must have been released first (else they
- * are freed here too, and their handles dangle). NULL is a no-op.
+ * pool opened, and free every image record of the pool. NULL is a no-op.
+ * After it, using a slot, an image handle or the pool itself is undefined
+ * behaviour. Must not race with any other call on the pool. Cost: O(slots
+ * + images) and a few syscalls.
  */
 SP_API void sp_mempool_destroy(sp_mempool *pool);
 
@@ -164,40 +227,58 @@ SP_API void sp_mempool_destroy(sp_mempool *pool);
  * one reference. Each image gets a unique id (never reused in the pool).
  * Errors: -EINVAL  an argument NULL, len 0, offset not page aligned, or
  *                  offset + len > slot_bytes;
- *         -ENOMEM  no memory; other negative errno from memfd_create/mmap.
+ *         -ENOMEM  no memory, or the mappings budget is spent (the image's
+ *                  read-only copy costs one mapping);
+ *         other    negative errno from memfd_create/mmap (-EMFILE...).
  * Thread-safe. Cost: one copy of the bytes and ~6 syscalls.
  */
 SP_API int sp_image_create(sp_mempool *pool, const void *bytes, size_t len, uint64_t offset,
                            sp_image **out);
 
-/* sp_image_id: the image's id (> 0). Thread-safe, O(1). */
+/* sp_image_id: the image's id (> 0; 0 for NULL), also after its release.
+ * Thread-safe, O(1). */
 SP_API uint64_t sp_image_id(const sp_image *img);
 
-/* sp_image_retain: take another reference. -EINVAL if img is NULL. O(1). */
+/* sp_image_retain: take another reference. -EINVAL if img is NULL or was
+ * released (its last reference dropped). Thread-safe; takes the pool lock.
+ * O(1). */
 SP_API int sp_image_retain(sp_image *img);
 
 /*
  * sp_image_release: drop a reference. Dropping the last one purges every
- * warm slot still mapping the image (they become warm zero slots) and frees
- * it: no memory or file is held for a dead image afterwards.
- * Errors: -EINVAL  img NULL;
+ * warm slot still mapping the image (they become warm zero slots), closes
+ * its memfd and unmaps its copy: no file or image memory is held for a
+ * released image afterwards. Its 104-byte record stays until
+ * sp_mempool_destroy, so that a stale handle is refused, not followed.
+ * Errors: -EINVAL  img NULL, or already released (a double release:
+ *                  nothing changes);
  *         -EBUSY   last reference while slots allocated with the image are
  *                  still in use: nothing changes, the reference is kept;
  *         other    a purge remap failed: the slot is rebuilt on its next
- *                  use; the image is freed anyway.
+ *                  use; the image is released anyway.
  * Thread-safe; takes the pool lock. Cost: O(1), or on the last reference
- * one remap per warm slot of the image.
+ * O(slots) plus one remap per warm slot of the image.
  */
 SP_API int sp_image_release(sp_image *img);
+
+/*
+ * sp_image_get_stats: fill *out (set out->size first) with the image's
+ * live and warm slots and its hits and remaps.
+ * Errors: -EINVAL img or out NULL, img released, or out->size < 8.
+ * Thread-safe; takes the pool lock briefly. O(slots).
+ */
+SP_API int sp_image_get_stats(const sp_image *img, sp_image_stats *out);
 
 /*
  * sp_mempool_alloc: take a slot for `img` (NULL: zeros) with
  * `accessible` bytes readable and writable, and describe it in *out. A slot
  * warm for the same image is preferred and reused without any syscall.
  * Errors: -EINVAL  pool or out NULL, accessible 0 or not a page multiple or
- *                  > slot_bytes, or img from another pool or not fully
- *                  inside [0, accessible);
- *         -ENOSPC  every slot is in use;
+ *                  > slot_bytes, or img from another pool, released, or
+ *                  not fully inside [0, accessible);
+ *         -ENOSPC  every slot is in use (counted in failed_allocs);
+ *         -ENOMEM  the mappings budget is spent even after taking back
+ *                  warm slots' mappings (counted in map_refusals);
  *         other    the kernel refused a remap or mprotect (the slot goes
  *                  back to the pool and is rebuilt on its next use).
  * On error *out is untouched. Thread-safe: one index call, no pool lock
@@ -209,9 +290,13 @@ SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible
 
 /*
  * sp_mempool_alloc_wait: sp_mempool_alloc, but when every slot is in use
- * wait until a free (or the deadline: absolute CLOCK_MONOTONIC time; NULL
- * waits forever). Errors: as sp_mempool_alloc, and -ETIMEDOUT when the
- * deadline passed. Thread-safe; blocks.
+ * wait until a slot can be handed out (a free, including one whose
+ * decommit would otherwise wait in the batch) or the deadline (absolute
+ * CLOCK_MONOTONIC time; NULL waits forever).
+ * Errors: as sp_mempool_alloc; -EINVAL also for a deadline whose tv_nsec
+ * is not in [0, 1e9) (checked before anything else, nothing waits);
+ * -ETIMEDOUT when the deadline passed (counted in wait_timeouts).
+ * Thread-safe; blocks.
  */
 SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t accessible,
                                  const struct timespec *deadline, sp_mem_slot *out);
@@ -223,6 +308,8 @@ SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t acces
  * Errors: -EFAULT  base is not the base of one of the pool's slots;
  *         -EINVAL  pool NULL, the slot is not in use, new_accessible not a
  *                  page multiple or > slot_bytes;
+ *         -ENOMEM  the mappings budget refused the wider range (PROT_NONE
+ *                  guards only): nothing changed;
  *         other    mprotect/madvise failed: accessible is unchanged (the
  *                  slot is rebuilt from scratch before its next alloc).
  * Call from the slot's owner. Cost: one mprotect or madvise.
@@ -233,7 +320,8 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
  * sp_mempool_free: reset slot `base` (see above) and return it to the pool,
  * warm for its image. With decommit_batch > 1 the decommit may be deferred
  * until enough frees are pending; the slot is unavailable until then (an
- * alloc that finds no slot flushes the batch).
+ * alloc that finds no slot flushes the batch, and a free that a waiting
+ * alloc could use flushes it at once).
  * Errors: -EFAULT  base is not the base of one of the pool's slots;
  *         -EINVAL  pool NULL or the slot is not in use (double free);
  *         other    the reset failed: the slot is still returned, marked to
@@ -251,29 +339,36 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base);
 SP_API int sp_mempool_flush(sp_mempool *pool);
 
 /*
- * sp_mempool_get_stats: fill *out. Errors: -EINVAL pool or out NULL.
- * Thread-safe. Cost: O(images) plus reading /proc/self/maps (for mappings).
+ * sp_mempool_get_stats: fill *out (set out->size first).
+ * Errors: -EINVAL pool or out NULL, or out->size < 8 (*out untouched).
+ * Thread-safe; makes no system call and reads no file: the mapping count
+ * is the pool's own. Cost: O(shards + counter stripes), the pool lock
+ * briefly.
  */
 SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out);
 
 /*
  * sp_mempool_report: the exhaustion report: one entry per image with slots
- * in use (and image_id 0 for slots without image), most slots first. Fills
- * at most cap entries of out and stores in *count the number of entries
- * that exist (which may exceed cap).
- * Errors: -EINVAL pool or count NULL, or out NULL with cap > 0.
- * Thread-safe; takes the pool lock. O(images log images).
+ * in use (and image_id 0 for slots without image), most slots first, ties
+ * by image id. Counts the slots their users hold: a slot whose free has
+ * begun (it is being reset, or waits in the decommit batch) is no longer
+ * counted, though stats.in_use still includes the batch. Fills at most cap
+ * entries of out and stores in *count the number of entries that exist
+ * (which may exceed cap).
+ * Errors: -EINVAL pool or count NULL, or out NULL with cap > 0;
+ *         -ENOMEM no memory for the sort.
+ * Thread-safe; takes the pool lock. O(slots + images log images).
  */
 SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t cap,
                              uint32_t *count);
 
 /*
  * sp_mempool_check: verify the pool's invariants (slot states against the
- * index, live counts per image, no free slot mapping a dead image, the
- * index's own check). 0 or -EUCLEAN (the violation is described on
- * stderr); -EINVAL pool NULL. For tests: call it while no other thread
- * allocates or frees (it compares counters that those change without the
- * pool lock). O(slots * images).
+ * index, holders against live images, no free slot mapping a released
+ * image, the mappings count, the index's own check). 0 or -EUCLEAN (the
+ * violation is described on stderr); -EINVAL pool NULL. For tests: call it
+ * while no other thread allocates or frees (it compares counters that
+ * those change without the pool lock). O(slots * images).
  */
 SP_API int sp_mempool_check(sp_mempool *pool);
 

@@ -45,7 +45,9 @@ static void config_errors(void **state)
 		{.slot_bytes = SP_MEMPOOL_MAX_RESERVATION},
 		{.flags = 1u << 20},
 		{.reserved32 = 1},
-		{.reserved = {0, 0, 1, 0}},
+		{.reserved0 = 1},
+		{.reserved = {0, 1}},
+		{.index_flags = 1u << 5}, /* not an SP_INDEX_* flag */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (sp_mempool_create(&bad[i], &p) != -EINVAL)

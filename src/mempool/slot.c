@@ -1,0 +1,294 @@
+/*
+ * slot.c: what a slot maps, and what that costs in kernel mappings.
+ *
+ * A slot is [0, slot_bytes) of the reservation followed by a guard. Its
+ * first `accessible` bytes are read-write: anonymous zeros, with an image's
+ * memfd mapped copy-on-write at the image's offset. Everything else faults:
+ * guard markers inside one read-write mapping (SP_MEMPOOL_GUARD_INSTALL) or
+ * PROT_NONE (SP_MEMPOOL_GUARD_PROT_NONE).
+ *
+ * Mappings budget: every VMA the process holds counts against
+ * vm.max_map_count, which malloc, mmap and pthread_create elsewhere in the
+ * process need too. Each slot records in `maps` how many VMAs it adds to
+ * the reservation's one (maps_for: an image mapping splits the reservation
+ * into three; with PROT_NONE guards the read-write range splits it too).
+ * Before a change that adds VMAs, the difference is taken from a
+ * process-wide count that all pools share (sp__maps_take); when that would
+ * pass the limit, warm slots give theirs back first (reclaim.c), and the
+ * alloc fails with -ENOMEM only if that is not enough. The count is an
+ * upper bound: the kernel may merge neighbours we count apart.
+ */
+#include "pool.h"
+
+static inline uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static inline uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* All mappings of every pool in the process. */
+static atomic_uint_fast64_t maps_process;
+
+uint64_t sp__maps_process(void)
+{
+	return atomic_load_explicit(&maps_process, memory_order_relaxed);
+}
+
+static int guarded(const sp_mempool *p)
+{
+	return p->guard_path == SP_MEMPOOL_GUARD_INSTALL;
+}
+
+/* VMAs a slot adds while it maps img (or zeros) with acc bytes open. */
+static uint32_t maps_for(const sp_mempool *p, const sp_image *img, uint64_t acc)
+{
+	if (guarded(p))
+		return img ? 2 : 0; /* the image, and the anonymous rest after it */
+	if (!acc)
+		return 0;
+	/* PROT_NONE splits around the open range: one more, plus each
+	 * read-write piece (zeros before the image, image, zeros after). */
+	if (!img)
+		return 2;
+	return 2 + (img->offset > 0) + (img->offset + img->size < acc);
+}
+
+/* The most a slot in an unknown state (a failed remap) can add. */
+#define MAPS_WORST 4u
+
+static int try_take(sp_mempool *p, uint64_t n)
+{
+	uint64_t cur = atomic_load_explicit(&maps_process, memory_order_relaxed);
+	do {
+		if (cur + n > p->map_limit)
+			return -ENOMEM;
+	} while (!atomic_compare_exchange_weak_explicit(&maps_process, &cur, cur + n,
+	                                                memory_order_relaxed,
+	                                                memory_order_relaxed));
+	atomic_fetch_add_explicit(&p->maps, n, memory_order_relaxed);
+	return 0;
+}
+
+int sp__maps_take(sp_mempool *p, uint64_t n, uint32_t self)
+{
+	if (!n || try_take(p, n) == 0)
+		return 0;
+	/* Take back more than asked: a reclaim walks every slot, so each
+	 * walk should serve many allocs. */
+	uint64_t want = max64(n, p->map_limit / 64);
+	pthread_mutex_lock(&p->reclaim_mu);
+	int err = try_take(p, n);
+	if (err) {
+		(void)sp__reclaim_maps(p, want, self);
+		err = try_take(p, n);
+	}
+	pthread_mutex_unlock(&p->reclaim_mu);
+	return err;
+}
+
+void sp__maps_give(sp_mempool *p, uint64_t n)
+{
+	if (!n)
+		return;
+	atomic_fetch_sub_explicit(&maps_process, n, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&p->maps, n, memory_order_relaxed);
+}
+
+/* Move slot s's count to `want`, taking or giving the difference. */
+static int maps_set(sp_mempool *p, uint32_t i, uint32_t want)
+{
+	struct sp__mslot *s = &p->slots[i];
+	if (want > s->maps) {
+		int err = sp__maps_take(p, want - s->maps, i);
+		if (err)
+			return err;
+	} else {
+		sp__maps_give(p, s->maps - want);
+	}
+	s->maps = want;
+	return 0;
+}
+
+int sp__slot_access(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to, int rw)
+{
+	if (from >= to)
+		return 0;
+	char *base = sp__slot_base(p, i);
+	if (guarded(p))
+		return sp__os_guard(base + from, to - from, !rw);
+	return sp__os_protect(base + from, to - from, rw);
+}
+
+int sp__slot_arm(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
+{
+	/* Only the kept-resident part is tracked (see reset.c). */
+	to = min64(to, p->keep);
+	if (p->track != SP_MEMPOOL_TRACK_WRITTEN || from >= to)
+		return 0;
+	return sp__os_track_clean(&p->os, sp__slot_base(p, i) + from, to - from);
+}
+
+void sp__slot_failed(sp_mempool *p, uint32_t i)
+{
+	struct sp__mslot *s = &p->slots[i];
+	s->rebuild = 1;
+	s->kept = 0;
+	s->mapped_hi = max64(max64(s->mapped_hi, s->hw), s->accessible);
+	/* Whatever is mapped now, a rebuild will bring it down again; until
+	 * then count the worst (a budget that cannot cover it stays over
+	 * until the rebuild). */
+	if (s->maps < MAPS_WORST) {
+		if (sp__maps_take(p, MAPS_WORST - s->maps, i) == 0)
+			s->maps = MAPS_WORST;
+	}
+	sp__count(p, SP__C_RESET_FAILURES, 1);
+}
+
+/* Retire slot s's affine-hit count into the image it stops mapping. */
+static void retire_hits(struct sp__mslot *s)
+{
+	uint64_t h = atomic_exchange_explicit(&s->hits, 0, memory_order_relaxed);
+	if (h && s->img)
+		atomic_fetch_add_explicit(&s->img->hits_retired, h, memory_order_relaxed);
+}
+
+int sp__slot_blank(sp_mempool *p, uint32_t i)
+{
+	struct sp__mslot *s = &p->slots[i];
+	char *base = sp__slot_base(p, i);
+	uint64_t ext = max64(s->mapped_hi, s->accessible);
+	int err = 0;
+	if (s->img_id)
+		retire_hits(s);
+	if (ext) {
+		err = sp__os_map_anon(base, ext, guarded(p));
+		if (!err && guarded(p))
+			err = sp__os_guard(base, ext, 1);
+		if (!err && p->track == SP_MEMPOOL_TRACK_WRITTEN)
+			err = sp__os_track(&p->os, base, ext);
+	}
+	s->img = NULL;
+	s->img_id = 0;
+	s->kept = 0;
+	if (err) {
+		s->rebuild = 1;
+		return err;
+	}
+	s->accessible = s->hw = s->mapped_hi = 0;
+	s->rebuild = 0;
+	(void)maps_set(p, i, 0);
+	return 0;
+}
+
+/* Give slot i fresh content: zeros plus img at its offset, [0, acc)
+ * read-write, the rest inaccessible. */
+static int remap(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
+{
+	struct sp__mslot *s = &p->slots[i];
+	char *base = sp__slot_base(p, i);
+	uint64_t ext = max64(max64(s->mapped_hi, s->accessible), acc);
+	int g = guarded(p);
+	/* The budget first, so that a refusal leaves the slot as it was. */
+	uint32_t want = maps_for(p, img, acc);
+	if (!s->rebuild && want > s->maps) {
+		if (sp__maps_take(p, want - s->maps, i))
+			return SP__EMAPS;
+		s->maps = want;
+	}
+	if (s->img_id)
+		retire_hits(s);
+	/* Whatever happens next, a later rebuild must cover ext. */
+	s->mapped_hi = ext;
+	s->img = NULL;
+	s->img_id = 0;
+	s->kept = 0;
+	s->rebuild = 1;
+	int err = sp__os_map_anon(base, ext, g);
+	if (!err && g && ext > acc)
+		err = sp__os_guard(base + acc, ext - acc, 1);
+	if (!err && img)
+		err = sp__os_map_file(base + img->offset, img->size, img->fd);
+	if (!err && !g)
+		err = sp__os_protect(base, acc, 1);
+	if (!err && p->track == SP_MEMPOOL_TRACK_WRITTEN) {
+		/* New mappings are new VMAs: register them, then arm. */
+		err = sp__os_track(&p->os, base, ext);
+		if (!err)
+			err = sp__slot_arm(p, i, 0, acc);
+	}
+	if (err)
+		return err;
+	s->img = img;
+	s->img_id = img ? img->id : 0;
+	s->rebuild = 0;
+	s->mapped_hi = acc;
+	(void)maps_set(p, i, want); /* gives back what the old content cost */
+	sp__count(p, SP__C_REMAPS, 1);
+	if (img)
+		atomic_fetch_add_explicit(&img->remaps, 1, memory_order_relaxed);
+	return 0;
+}
+
+int sp__slot_prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
+{
+	struct sp__mslot *s = &p->slots[i];
+	uint64_t id = img ? img->id : 0;
+	int err;
+	if (s->rebuild || s->img_id != id || (img && (p->flags & SP_MEMPOOL_NO_AFFINITY))) {
+		err = remap(p, i, img, acc);
+		if (err)
+			return err;
+	} else {
+		if (acc != s->accessible) {
+			/* With PROT_NONE guards the open range may split
+			 * differently around the image. */
+			err = maps_set(p, i, maps_for(p, img, acc));
+			if (err)
+				return SP__EMAPS;
+		}
+		if (acc > s->accessible) {
+			err = sp__slot_access(p, i, s->accessible, acc, 1);
+			if (err)
+				return err;
+			/* Unarmed pages read as written: arming is only an
+			 * optimisation, so its failure is harmless. */
+			(void)sp__slot_arm(p, i, s->accessible, acc);
+		} else if (acc < s->accessible) {
+			err = sp__slot_access(p, i, acc, s->accessible, 0);
+			if (err)
+				return err;
+		}
+		if (img) {
+			sp__count(p, SP__C_AFFINE_HITS, 1);
+			atomic_fetch_add_explicit(&s->hits, 1, memory_order_relaxed);
+		}
+	}
+	s->accessible = s->hw = acc;
+	s->mapped_hi = max64(s->mapped_hi, acc);
+	return 0;
+}
+
+int sp__slot_grow(sp_mempool *p, uint32_t i, uint64_t acc)
+{
+	struct sp__mslot *s = &p->slots[i];
+	if (acc <= s->accessible)
+		return 0;
+	if (maps_set(p, i, maps_for(p, s->img, acc)))
+		return -ENOMEM;
+	int err = sp__slot_access(p, i, s->accessible, acc, 1);
+	if (err) {
+		/* The kernel may have opened part of the range: rebuild the
+		 * slot before its next use so no guard stays open. */
+		s->mapped_hi = max64(s->mapped_hi, acc);
+		s->rebuild = 1;
+		return err;
+	}
+	(void)sp__slot_arm(p, i, s->accessible, acc);
+	s->accessible = s->hw = acc;
+	s->mapped_hi = max64(s->mapped_hi, acc);
+	return 0;
+}
