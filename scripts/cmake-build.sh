@@ -32,7 +32,7 @@ awk '/^-- slotpool: / { sub(/^-- /, ""); print; next }
      w { print; if (/^$/ && ++blank >= 2) { w = 0; blank = 0 } }' "$dir/configure.log"
 if ! "$cmake" --build "$dir" -j "$jobs" >"$dir/build.log" 2>&1; then
   # The first error, then the end of the log.
-  grep -n -m1 -B2 -A12 -E 'error|Error' "$dir/build.log" >&2 || true
+  grep -m1 -B2 -A12 -E ': (fatal )?error:|undefined reference|CMake Error' "$dir/build.log" >&2 || true
   echo "..." >&2
   tail -n 25 "$dir/build.log" >&2
   echo "build: building $dir failed (full log: $dir/build.log; V=1 to see it all)" >&2
