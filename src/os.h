@@ -102,7 +102,11 @@ int sp__os_track_clean(const sp__os_ctx *ctx, void *p, size_t len);
 /* What sp__os_scan looks for. */
 enum sp__os_scan_mode {
 	SP__OS_SCAN_WRITTEN, /* written since the last clean; re-cleans them */
-	SP__OS_SCAN_PRIVATE, /* present private (anonymous or COW) pages */
+	SP__OS_SCAN_PRIVATE, /* present or swapped private (anonymous or COW)
+	                        pages: what a reset must put back */
+	SP__OS_SCAN_RESIDENT, /* present private pages only: what is held in
+	                         memory (a write-protect marker on an empty
+	                         entry reads as swapped) */
 	SP__OS_SCAN_MAPPED   /* all present (or swapped) pages; clean[] tells
 	                        page-cache and zero-page ranges apart */
 };

@@ -315,6 +315,10 @@ static int scan_raw(int pmfd, enum sp__os_scan_mode mode, uintptr_t start, uintp
 	} else if (mode == SP__OS_SCAN_MAPPED) {
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+	} else if (mode == SP__OS_SCAN_RESIDENT) {
+		a.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO | PAGE_IS_PRESENT;
+		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.return_mask = PAGE_IS_PRESENT;
 	} else {
 		/* Private: not a page-cache page, not the zero page, and in
 		 * memory or in swap (a swapped-out dirty page is still dirty). */

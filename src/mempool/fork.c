@@ -126,6 +126,8 @@ void sp__fork_reopen(sp_mempool *p)
 			p->track = SP_MEMPOOL_TRACK_HIGH_WATER;
 		if (!(have & SP__OS_F_PROCESS_MADVISE))
 			p->decommit_path = SP_MEMPOOL_DECOMMIT_MADVISE;
+		/* Inherited VMAs never merge with new ones (slot.c). */
+		p->forked = 1;
 		atomic_store_explicit(&p->os_gen, gen, memory_order_release);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -103,6 +103,8 @@ struct sp__mslot {
 	atomic_uint maps;    /* mappings this slot adds to the reservation's */
 	atomic_uchar state;  /* enum sp__mslot_state */
 	uint8_t rebuild;     /* a reset or remap failed: remap before reuse */
+	uint8_t frag;        /* VMAs a fresh mapping may have left apart from
+	                        their neighbours (slot.c) */
 };
 
 struct sp_mempool {
@@ -121,6 +123,7 @@ struct sp_mempool {
 	uint32_t nslots, batch;
 	unsigned flags;
 	uint32_t track, decommit_path, guard_path; /* SP_MEMPOOL_* paths */
+	int forked;           /* this process is a child that reopened os */
 	struct sp__mslot *slots;
 	/* decommit batch */
 	uint32_t *pend;

@@ -137,8 +137,9 @@ static int scan_reset(sp_mempool *p, const struct sp__mslot *s, char *base,
 	return err;
 }
 
-/* Bytes of private pages (anonymous or copied-on-write) in [from, to). */
-static int count_private(sp_mempool *p, char *base, uint64_t from, uint64_t to, uint64_t *bytes)
+/* Bytes of private pages (anonymous or copied-on-write) held in memory in
+ * [from, to). */
+static int count_resident(sp_mempool *p, char *base, uint64_t from, uint64_t to, uint64_t *bytes)
 {
 	uintptr_t at = (uintptr_t)base + from, end = (uintptr_t)base + to;
 	uint64_t sum = 0;
@@ -146,7 +147,7 @@ static int count_private(sp_mempool *p, char *base, uint64_t from, uint64_t to, 
 		sp__os_range r[64];
 		size_t n = 0;
 		uintptr_t next = end;
-		int err = sp__os_scan(&p->os, SP__OS_SCAN_PRIVATE, at, end, r, 64, &n, &next);
+		int err = sp__os_scan(&p->os, SP__OS_SCAN_RESIDENT, at, end, r, 64, &n, &next);
 		if (err)
 			return err;
 		for (size_t k = 0; k < n; k++)
@@ -182,7 +183,7 @@ int sp__reset(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 			err = scan_reset(p, s, base, SP__OS_SCAN_WRITTEN, 0, keep, keep, d, &restored);
 		/* The written pages are only part of what stays resident. */
 		if (!err && keep)
-			err = count_private(p, base, 0, keep, &kept);
+			err = count_resident(p, base, 0, keep, &kept);
 		if (!err && hw > keep)
 			err = scan_reset(p, s, base, SP__OS_SCAN_MAPPED, keep, hw, keep, d, &restored);
 	} else {

@@ -57,8 +57,9 @@ static uint32_t maps_for(const sp_mempool *p, const sp_image *img, uint64_t acc)
 	return 2 + (img->offset > 0) + (img->offset + img->size < acc);
 }
 
-/* The most a slot in an unknown state (a failed remap) can add. */
-#define MAPS_WORST 4u
+/* The most a slot in an unknown state (a failed remap) can add: the
+ * PROT_NONE split around an image, and a fresh mapping left apart. */
+#define MAPS_WORST 6u
 
 static int try_take(sp_mempool *p, uint64_t n)
 {
@@ -156,31 +157,81 @@ static void retire_hits(struct sp__mslot *s)
 		atomic_fetch_add_explicit(&s->img->hits_retired, h, memory_order_relaxed);
 }
 
-int sp__slot_blank(sp_mempool *p, uint32_t i)
+/*
+ * Bring held slot i from what it maps now to img (or zeros) with acc bytes
+ * open (acc 0: closed, like a cold slot), changing the mappings in place:
+ * a new mapping only where the old image was, zeros by decommit, the open
+ * range by guard markers or mprotect. The kernel then merges every piece
+ * back into its neighbours (they share one anon_vma), so the count of
+ * maps_for holds. A slot marked rebuild is mapped afresh over everything
+ * it ever opened; that fresh mapping may stay apart from its neighbours
+ * (two more VMAs, counted in `frag` from then on), as may a new mapping in
+ * a forked child, whose inherited VMAs never merge with new ones.
+ */
+static int relayout(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 {
 	struct sp__mslot *s = &p->slots[i];
 	char *base = sp__slot_base(p, i);
-	uint64_t ext = max64(s->mapped_hi, s->accessible);
-	int err = 0;
+	uint64_t ext = max64(max64(s->mapped_hi, s->accessible), acc);
+	int g = guarded(p), tracked = p->track == SP_MEMPOOL_TRACK_WRITTEN;
+	const sp_image *old = s->rebuild ? NULL : s->img;
+	uint64_t old_acc = s->rebuild ? 0 : s->accessible;
 	if (s->img_id)
 		retire_hits(s);
-	if (ext) {
-		err = sp__os_map_anon(base, ext, guarded(p));
-		if (!err && guarded(p))
-			err = sp__os_guard(base, ext, 1);
-		if (!err && p->track == SP_MEMPOOL_TRACK_WRITTEN)
-			err = sp__os_track(&p->os, base, ext);
-	}
+	/* Whatever happens next, a later rebuild must cover ext. */
+	int scratch = s->rebuild;
+	s->mapped_hi = ext;
 	s->img = NULL;
-	s->img_id = 0;
+	atomic_store_explicit(&s->img_id, 0, memory_order_relaxed);
 	s->kept = 0;
-	if (err) {
-		s->rebuild = 1;
-		return err;
+	s->rebuild = 1;
+	int err = 0;
+	if (scratch && ext) {
+		/* Registered before the guard markers: a marker gives the VMA
+		 * an anon_vma of its own, which would keep it from merging
+		 * with its neighbours when it is registered. */
+		err = sp__os_map_anon(base, ext, g);
+		if (!err && tracked)
+			err = sp__os_track(&p->os, base, ext);
+		if (!err && g)
+			err = sp__os_guard(base, ext, 1);
+		s->frag = 2;
 	}
-	s->accessible = s->hw = s->mapped_hi = 0;
+	if (!err && old) {
+		err = sp__os_map_anon(base + old->offset, old->size, 1);
+		if (!err && tracked)
+			err = sp__os_track(&p->os, base + old->offset, old->size);
+		if (p->forked)
+			s->frag = 2;
+	}
+	if (!err && !scratch && ext)
+		err = sp__os_decommit(base, ext); /* anonymous pages back to zeros */
+	if (!err && img) {
+		err = sp__os_map_file(base + img->offset, img->size, img->fd);
+		if (!err && tracked)
+			err = sp__os_track(&p->os, base + img->offset, img->size);
+	}
+	if (!err && acc > old_acc)
+		err = sp__slot_access(p, i, old_acc, acc, 1);
+	if (!err && acc < old_acc)
+		err = sp__slot_access(p, i, acc, old_acc, 0);
+	if (!err && tracked)
+		err = sp__slot_arm(p, i, 0, acc);
+	if (err)
+		return err;
+	s->img = img;
+	atomic_store_explicit(&s->img_id, img ? img->id : 0, memory_order_relaxed);
 	s->rebuild = 0;
-	(void)maps_set(p, i, 0);
+	s->accessible = s->hw = s->mapped_hi = acc;
+	return 0;
+}
+
+int sp__slot_blank(sp_mempool *p, uint32_t i)
+{
+	int err = relayout(p, i, NULL, 0);
+	if (err)
+		return err;
+	(void)maps_set(p, i, p->slots[i].frag);
 	return 0;
 }
 
@@ -189,44 +240,18 @@ int sp__slot_blank(sp_mempool *p, uint32_t i)
 static int remap(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 {
 	struct sp__mslot *s = &p->slots[i];
-	char *base = sp__slot_base(p, i);
-	uint64_t ext = max64(max64(s->mapped_hi, s->accessible), acc);
-	int g = guarded(p);
-	/* The budget first, so that a refusal leaves the slot as it was. */
-	uint32_t want = maps_for(p, img, acc);
+	/* The budget first, so that a refusal leaves the slot as it was. A
+	 * rebuild or a forked child may leave two more VMAs. */
+	uint32_t want = maps_for(p, img, acc) + (s->rebuild || p->forked ? 2 : s->frag);
 	if (!s->rebuild && want > s->maps) {
 		if (sp__maps_take(p, want - s->maps, i))
 			return SP__EMAPS;
 		s->maps = want;
 	}
-	if (s->img_id)
-		retire_hits(s);
-	/* Whatever happens next, a later rebuild must cover ext. */
-	s->mapped_hi = ext;
-	s->img = NULL;
-	s->img_id = 0;
-	s->kept = 0;
-	s->rebuild = 1;
-	int err = sp__os_map_anon(base, ext, g);
-	if (!err && g && ext > acc)
-		err = sp__os_guard(base + acc, ext - acc, 1);
-	if (!err && img)
-		err = sp__os_map_file(base + img->offset, img->size, img->fd);
-	if (!err && !g)
-		err = sp__os_protect(base, acc, 1);
-	if (!err && p->track == SP_MEMPOOL_TRACK_WRITTEN) {
-		/* New mappings are new VMAs: register them, then arm. */
-		err = sp__os_track(&p->os, base, ext);
-		if (!err)
-			err = sp__slot_arm(p, i, 0, acc);
-	}
+	int err = relayout(p, i, img, acc);
 	if (err)
 		return err;
-	s->img = img;
-	s->img_id = img ? img->id : 0;
-	s->rebuild = 0;
-	s->mapped_hi = acc;
-	(void)maps_set(p, i, want); /* gives back what the old content cost */
+	(void)maps_set(p, i, maps_for(p, img, acc) + s->frag);
 	sp__count(p, SP__C_REMAPS, 1);
 	if (img)
 		atomic_fetch_add_explicit(&img->remaps, 1, memory_order_relaxed);
@@ -246,7 +271,7 @@ int sp__slot_prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 		if (acc != s->accessible) {
 			/* With PROT_NONE guards the open range may split
 			 * differently around the image. */
-			err = maps_set(p, i, maps_for(p, img, acc));
+			err = maps_set(p, i, maps_for(p, img, acc) + s->frag);
 			if (err)
 				return SP__EMAPS;
 		}
@@ -277,7 +302,7 @@ int sp__slot_grow(sp_mempool *p, uint32_t i, uint64_t acc)
 	struct sp__mslot *s = &p->slots[i];
 	if (acc <= s->accessible)
 		return 0;
-	if (maps_set(p, i, maps_for(p, s->img, acc)))
+	if (maps_set(p, i, maps_for(p, s->img, acc) + s->frag))
 		return -ENOMEM;
 	int err = sp__slot_access(p, i, s->accessible, acc, 1);
 	if (err) {

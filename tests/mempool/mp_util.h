@@ -47,6 +47,22 @@ static inline int mp_count_maps_in(uintptr_t lo, uintptr_t hi)
 	return n;
 }
 
+/* Mappings overlapping [lo, hi) whose line contains `needle`. */
+static inline int mp_count_maps_in_named(uintptr_t lo, uintptr_t hi, const char *needle)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long a, b;
+	char line[512];
+	int n = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo && strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* Index of the first byte of [p, p+len) that differs from the model
  * (image bytes at offset, zeros elsewhere), or -1. */
 static inline long mp_first_diff(const unsigned char *p, size_t len, const unsigned char *img,

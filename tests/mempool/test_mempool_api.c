@@ -2,8 +2,9 @@
  * test_mempool_api.c: exact behaviour of the memory pool API: config
  * errors, misuse (foreign pointer, double free, grow too far, release of an
  * image in use) with the pool intact afterwards, affinity and its stats,
- * exhaustion (-ENOSPC, the report, bounded waits woken by free), and the
- * purge of warm slots when an image dies.
+ * exhaustion (-ENOSPC, the report, bounded waits woken by free), the
+ * purge of warm slots when an image dies, stale image handles, the names
+ * of error codes, and what the resident byte counts count.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -282,6 +283,147 @@ static void wait_woken_by_free(void **state)
 	sp_mempool_destroy(p);
 }
 
+/* A released image's handle is refused everywhere, and nothing changes. */
+static void stale_image_handles(void **state)
+{
+	(void)state;
+	sp_mempool *p = make_pool(2);
+	unsigned char bytes[PG] = {7};
+	sp_image *img, *other;
+	assert_int_equal(sp_image_create(p, bytes, 10, 0, &img), 0);
+	assert_int_equal(sp_image_create(p, bytes, 10, 0, &other), 0);
+	uint64_t id = sp_image_id(img);
+	sp_mem_slot s;
+	assert_int_equal(sp_mempool_alloc(p, img, PG, &s), 0);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	assert_int_equal(sp_image_release(img), 0);
+	sp_mempool_stats before = {.size = sizeof(before)}, after = {.size = sizeof(after)};
+	assert_int_equal(sp_mempool_get_stats(p, &before), 0);
+	assert_int_equal(sp_image_release(img), -EINVAL); /* double release */
+	assert_int_equal(sp_image_retain(img), -EINVAL);
+	assert_int_equal(sp_mempool_alloc(p, img, PG, &s), -EINVAL);
+	struct timespec dl = {0, 0};
+	assert_int_equal(sp_mempool_alloc_wait(p, img, PG, &dl, &s), -EINVAL);
+	sp_image_stats is = {.size = sizeof(is)};
+	assert_int_equal(sp_image_get_stats(img, &is), -EINVAL);
+	assert_int_equal(sp_image_id(img), id);
+	assert_int_equal(sp_mempool_get_stats(p, &after), 0);
+	assert_int_equal(after.images, 1);
+	assert_int_equal(after.allocs, before.allocs);
+	assert_int_equal(after.in_use, 0);
+	assert_int_equal(after.mappings, before.mappings);
+	assert_int_equal(sp_mempool_check(p), 0);
+	/* The other image is untouched. */
+	assert_int_equal(sp_mempool_alloc(p, other, PG, &s), 0);
+	assert_int_equal(((unsigned char *)s.base)[0], 7);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	assert_int_equal(sp_image_get_stats(other, &is), 0);
+	assert_int_equal(is.id, sp_image_id(other));
+	assert_int_equal(is.warm, 1);
+	assert_int_equal(is.live, 0);
+	assert_int_equal(is.remaps, 1);
+	assert_int_equal(sp_image_release(other), 0);
+	assert_int_equal(sp_image_release(other), -EINVAL);
+	sp_mempool_destroy(p);
+}
+
+/* Every code the API can return has a name. */
+static void strerror_names_every_code(void **state)
+{
+	(void)state;
+	static const int codes[] = {EINVAL, ENOMEM, ENOSPC, ENOENT, EOVERFLOW, EUCLEAN, EBUSY,
+	                            ETIMEDOUT, ENOSYS, EFAULT, EPERM, EACCES, EAGAIN, EINTR,
+	                            EIO, EBADF, EMFILE, ENFILE, ENODEV, ENOTTY, EOPNOTSUPP,
+	                            ESRCH, EEXIST, EPIPE, EFBIG, EDQUOT};
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+		const char *m = sp_strerror(-codes[k]);
+		if (strcmp(m, "unknown error") == 0)
+			fail_msg("sp_strerror(-%d) is \"unknown error\"", codes[k]);
+		assert_string_equal(m, sp_strerror(codes[k]));
+	}
+	assert_string_equal(sp_strerror(-4095), "unknown error");
+}
+
+/* The report counts what users hold: a slot whose decommit waits in the
+ * batch is no longer its user's (stats.in_use still includes it). */
+static void report_excludes_pending(void **state)
+{
+	(void)state;
+	sp_mempool_config cfg = {
+		.slots = 4, .slot_bytes = SLOT_BYTES, .guard_bytes = PG, .decommit_batch = 4};
+	sp_mempool *p;
+	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
+	unsigned char bytes[PG] = {1};
+	sp_image *img;
+	assert_int_equal(sp_image_create(p, bytes, 1, 0, &img), 0);
+	sp_mem_slot a, b;
+	assert_int_equal(sp_mempool_alloc(p, img, SLOT_BYTES, &a), 0);
+	assert_int_equal(sp_mempool_alloc(p, img, SLOT_BYTES, &b), 0);
+	memset(a.base, 2, SLOT_BYTES);
+	assert_int_equal(sp_mempool_free(p, a.base), 0);
+	sp_mempool_stats st = {.size = sizeof(st)};
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_int_equal(st.pending, 1);
+	assert_int_equal(st.in_use, 2);
+	sp_mempool_holder h[2];
+	uint32_t n = 0;
+	assert_int_equal(sp_mempool_report(p, h, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].image_id, sp_image_id(img));
+	assert_int_equal(h[0].live, 1);
+	sp_image_stats is = {.size = sizeof(is)};
+	assert_int_equal(sp_image_get_stats(img, &is), 0);
+	assert_int_equal(is.live, 1);
+	assert_int_equal(sp_mempool_free(p, b.base), 0);
+	assert_int_equal(sp_mempool_report(p, h, 2, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sp_image_release(img), 0); /* settles the batch */
+	assert_int_equal(sp_mempool_check(p), 0);
+	sp_mempool_destroy(p);
+}
+
+/* resident_warm_bytes counts the pages a warm slot really keeps: where
+ * PAGEMAP_SCAN can tell, the private pages, not the whole kept range. */
+static void resident_counts_pages(void **state)
+{
+	(void)state;
+	static const struct {
+		unsigned flags;
+		uint32_t track;
+	} paths[] = {{0, SP_MEMPOOL_TRACK_WRITTEN},
+	             {SP_MEMPOOL_NO_UFFD_WP, SP_MEMPOOL_TRACK_PRESENT},
+	             {SP_MEMPOOL_NO_PAGEMAP_SCAN, SP_MEMPOOL_TRACK_HIGH_WATER}};
+	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+		sp_mempool_config cfg = {.slots = 2,
+		                         .slot_bytes = SLOT_BYTES,
+		                         .guard_bytes = PG,
+		                         .keep_resident_bytes = 8 * PG,
+		                         .flags = paths[k].flags};
+		sp_mempool *p;
+		assert_int_equal(sp_mempool_create(&cfg, &p), 0);
+		sp_mempool_stats st = {.size = sizeof(st)};
+		assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+		if (st.track_path != paths[k].track) {
+			sp_mempool_destroy(p);
+			continue;
+		}
+		sp_mem_slot s;
+		for (int round = 0; round < 3; round++) {
+			assert_int_equal(sp_mempool_alloc(p, NULL, SLOT_BYTES, &s), 0);
+			memset((char *)s.base + PG, 1, 2 * PG); /* two pages kept */
+			memset((char *)s.base + 12 * PG, 1, PG); /* one decommitted */
+			assert_int_equal(sp_mempool_free(p, s.base), 0);
+			assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+			uint64_t want = paths[k].track == SP_MEMPOOL_TRACK_HIGH_WATER ? 8 * PG : 2 * PG;
+			if (st.resident_warm_bytes != want)
+				fail_msg("path %u round %d: resident_warm_bytes %llu, want %llu",
+				         paths[k].track, round, (unsigned long long)st.resident_warm_bytes,
+				         (unsigned long long)want);
+		}
+		sp_mempool_destroy(p);
+	}
+}
+
 int main(void)
 {
 	mp_require_kernel();
@@ -291,6 +433,10 @@ int main(void)
 		cmocka_unit_test(affinity_and_stats),
 		cmocka_unit_test(exhaustion),
 		cmocka_unit_test(wait_woken_by_free),
+		cmocka_unit_test(stale_image_handles),
+		cmocka_unit_test(strerror_names_every_code),
+		cmocka_unit_test(report_excludes_pending),
+		cmocka_unit_test(resident_counts_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
