@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "hint.h"
+#include "index_locks.h"
 #include "home.h"
 #include "lock.h"
 #include "metrics.h"
@@ -997,4 +998,18 @@ SP_API int sp_index_metrics(sp_index *ix, int format, sp_write_fn write, void *c
 	err = sp__index_metrics_emit(ix, &m);
 	int end = sp__metrics_end(&m);
 	return err ? err : end;
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+
+void sp__index_lock_all(sp_index *ix)
+{
+	for (uint32_t j = 0; j < ix->nshards; j++)
+		sp__lock_acquire(&ix->shards[j].lock);
+}
+
+void sp__index_unlock_all(sp_index *ix)
+{
+	for (uint32_t j = ix->nshards; j-- > 0;)
+		sp__lock_release(&ix->shards[j].lock);
 }

@@ -10,9 +10,10 @@
  * dirty and breaking the parent's tracking.
  *
  * So every pool is in a registry, and pthread_atfork handlers:
- *   prepare  take the registry lock, then every pool's mu, so the child
- *            gets each pool in a state some thread left it in (no batch or
- *            image list half-changed);
+ *   prepare  take the registry lock, then every pool's locks and its
+ *            index's shard locks, so the child gets each pool in a state
+ *            some thread left it in (no batch, image list or index
+ *            half-changed, no lock held by a thread the child lacks);
  *   parent   let them go;
  *   child    bump the fork generation, reset every pool's wait state (the
  *            threads that waited exist only in the parent) and let go.
@@ -28,6 +29,7 @@
  */
 #include <unistd.h>
 
+#include "index_locks.h"
 #include "pool.h"
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -44,14 +46,20 @@ unsigned sp__fork_gen(void)
 static void on_prepare(void)
 {
 	pthread_mutex_lock(&reg_mu);
-	for (sp_mempool *p = reg_head; p; p = p->reg_next)
+	for (sp_mempool *p = reg_head; p; p = p->reg_next) {
 		pthread_mutex_lock(&p->mu);
+		pthread_mutex_lock(&p->reclaim_mu);
+		sp__index_lock_all(p->ix);
+	}
 }
 
 static void on_parent(void)
 {
-	for (sp_mempool *p = reg_head; p; p = p->reg_next)
+	for (sp_mempool *p = reg_head; p; p = p->reg_next) {
+		sp__index_unlock_all(p->ix);
+		pthread_mutex_unlock(&p->reclaim_mu);
 		pthread_mutex_unlock(&p->mu);
+	}
 	pthread_mutex_unlock(&reg_mu);
 }
 
@@ -67,6 +75,8 @@ static void on_child(void)
 		pthread_cond_init(&p->freed, &ca);
 		pthread_condattr_destroy(&ca);
 		atomic_store_explicit(&p->waiters, 0, memory_order_relaxed);
+		sp__index_unlock_all(p->ix);
+		pthread_mutex_unlock(&p->reclaim_mu);
 		pthread_mutex_unlock(&p->mu);
 	}
 	pthread_mutex_unlock(&reg_mu);

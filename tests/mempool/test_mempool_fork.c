@@ -23,7 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,6 +321,81 @@ static void test_child_guards(void **state)
 	}
 }
 
+/* Threads keep allocating and freeing while the main thread forks: each
+ * child must find the pool usable (no lock held by a thread it lacks, no
+ * half-done batch) and pristine, and the parent's threads must not notice. */
+struct worker {
+	fk_pool *f;
+	int id;
+	atomic_int *stop;
+	int failed;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	char who[32];
+	snprintf(who, sizeof(who), "worker %d", w->id);
+	for (unsigned k = 0; !atomic_load(w->stop); k++) {
+		sp_mem_slot s;
+		int err = sp_mempool_alloc(w->f->p, (k & 1) ? w->f->img : NULL, SLOT_BYTES, &s);
+		if (err == -ENOSPC)
+			continue;
+		if (err || mp_first_diff(s.base, SLOT_BYTES, (k & 1) ? w->f->bytes : NULL, IMG_OFF,
+		                         (k & 1) ? IMG_LEN : 0) >= 0) {
+			w->failed = 1;
+			break;
+		}
+		memset((char *)s.base + (k % 16) * PG, (int)(k | 1), 2 * PG);
+		if (sp_mempool_free(w->f->p, s.base)) {
+			w->failed = 1;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void test_fork_while_threads_work(void **state)
+{
+	(void)state;
+	static const fk_cfg cfgs[] = {
+		{0, KEEP, 2, SP_MEMPOOL_TRACK_WRITTEN},
+		{0, 0, 1, SP_MEMPOOL_TRACK_PRESENT},
+	};
+	for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+		fk_pool f;
+		if (setup(&f, &cfgs[c]))
+			continue;
+		atomic_int stop = 0;
+		struct worker w[2] = {{&f, 0, &stop, 0}, {&f, 1, &stop, 0}};
+		pthread_t th[2];
+		for (int k = 0; k < 2; k++)
+			assert_int_equal(pthread_create(&th[k], NULL, work, &w[k]), 0);
+		for (int n = 0; n < 20; n++) {
+			fflush(NULL);
+			pid_t pid = fork();
+			assert_true(pid >= 0);
+			if (pid == 0) {
+				in_child = 1;
+				alarm(10); /* a lock inherited held would hang here */
+				for (int k = 0; k < 8; k++) {
+					sp_mem_slot a = take(&f, k & 1, (unsigned char)(0x90 + k), "child");
+					give(&f, &a, "child");
+				}
+				FK_CHECK(sp_mempool_flush(f.p) == 0, "child flush");
+				_exit(0);
+			}
+			wait_child(pid);
+		}
+		atomic_store(&stop, 1);
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(pthread_join(th[k], NULL), 0);
+			assert_false(w[k].failed);
+		}
+		teardown(&f);
+	}
+}
+
 int main(void)
 {
 	mp_require_kernel();
@@ -328,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_child_reuses_warm),
 		cmocka_unit_test(test_take_turns),
 		cmocka_unit_test(test_child_guards),
+		cmocka_unit_test(test_fork_while_threads_work),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
