@@ -1,6 +1,7 @@
 /*
  * sim.h: the slotpool-sim commands, one file each (sim_<command>.c). Each
- * takes the arguments after the command name and returns the exit status.
+ * takes its arguments with argv[0] the command's name (as main's argv has
+ * the program's) and returns the exit status (cli.h).
  */
 #ifndef SP_TOOLS_SIM_H
 #define SP_TOOLS_SIM_H

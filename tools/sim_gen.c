@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "draw.h"
 #include "sim.h"
+#include "slotpool.h"
 
 static const char help[] =
 	"usage: slotpool-sim gen --ops N --keys K --capacity C --seed X [--zipf S]\n"
@@ -36,6 +37,8 @@ static const char help[] =
 	"  --no-key-prob R  (default 0)\n"
 	"  --bytes-max B    frees carry bytes uniform in [0, B], rounded down to\n"
 	"                   4096 (default 0: no bytes field)\n"
+	"  --version        print slotpool-sim's version\n"
+	"Exit status: 0 ok, 2 bad arguments, 4 the trace could not be written.\n"
 	"Example:\n"
 	"  slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 --seed 1 >w.trace\n";
 
@@ -62,8 +65,9 @@ int sim_cmd_gen(int argc, char **argv)
 		cli_error(&c, "--keys: bad value '%llu' (want 1..67108864)", (unsigned long long)keys);
 		return SIM_EXIT_USAGE;
 	}
-	if (cap > (1u << 30)) {
-		cli_error(&c, "--capacity: bad value '%llu' (want 0..1073741824)", (unsigned long long)cap);
+	if (cap > SP_INDEX_MAX_CAPACITY) {
+		cli_error(&c, "--capacity: bad value '%llu' (want 0..%lu, the library's largest "
+			  "capacity, 2^30)", (unsigned long long)cap, (unsigned long)SP_INDEX_MAX_CAPACITY);
 		return SIM_EXIT_USAGE;
 	}
 	if (ops > UINT32_MAX - 1u) {
@@ -87,7 +91,8 @@ int sim_cmd_gen(int argc, char **argv)
 	       (unsigned long long)ops, (unsigned long long)keys, (unsigned long long)cap,
 	       (unsigned long long)seed, zipf, pf, pc, pn, (unsigned long long)bytes_max);
 	uint64_t s = seed, nlive = 0, nh = 0;
-	for (uint64_t i = 0; i < ops; i++) {
+	/* Stop early once stdout fails (a full disk): the rest would be lost. */
+	for (uint64_t i = 0; i < ops && ((i & 0xfff) || !ferror(stdout)); i++) {
 		if (nlive && (nlive >= cap || sm_unit(&s) < pf)) {
 			uint64_t j = sm_next(&s) % nlive;
 			uint32_t h = live[j];
@@ -117,9 +122,5 @@ int sim_cmd_gen(int argc, char **argv)
 	}
 	free(cdf);
 	free(live);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error(&c, "write error on stdout");
-		return SIM_EXIT_FAIL;
-	}
-	return SIM_EXIT_OK;
+	return cli_flush(&c, stdout, "the trace to stdout", false);
 }

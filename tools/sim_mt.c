@@ -18,7 +18,9 @@
 
 #include "cli.h"
 #include "draw.h"
+#include "progress.h"
 #include "sim.h"
+#include "sim_run.h"
 #include "slotpool.h"
 
 static const char help[] =
@@ -45,6 +47,10 @@ static const char help[] =
 	"  --home-affinity  sp_index_config.flags |= SP_INDEX_HOME_AFFINITY: a key's\n"
 	"                warm slot is looked for in the thread's home shard only\n"
 	"  --json        one JSON object with mops and affine_hit_rate\n"
+	"  --version     print slotpool-sim's version\n"
+	"`shards` in the output is the index's (with --shards 0, what it chose).\n"
+	"Exit status: 0 ok, 1 the library refused the configuration, 2 bad\n"
+	"arguments, 4 the result could not be written.\n"
 	"Example:\n"
 	"  slotpool-sim mt --capacity 1000 --warm 100 --threads 4 --ops 1000000 --keys 1000 --zipf 1.0\n";
 
@@ -152,13 +158,22 @@ int sim_cmd_mt(int argc, char **argv)
 	}
 	/* Refuse a bad configuration before generating anything. */
 	sp_index *probe;
+	char why[256];
 	int rc = sp_index_create(&cfg, &probe);
 	if (rc) {
 		cli_error(&c, "capacity %u, warm %u, shards %u: %s", cfg.capacity,
-			  cfg.max_unused_warm_slots, cfg.shards, sp_strerror(rc));
+			  cfg.max_unused_warm_slots, cfg.shards,
+			  sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
 		return SIM_EXIT_FAIL;
 	}
 	sp_index_destroy(probe);
+	if (cfg.capacity < threads)
+		cli_warn(&c, "--capacity %u is below --threads %u: at most %u of the threads can "
+			 "hold a slot at a time, the others' allocations fail", cfg.capacity, threads,
+			 cfg.capacity);
+	if (cfg.max_unused_warm_slots > cfg.capacity)
+		cli_warn(&c, "--warm %u is above --capacity %u, so it acts as %u",
+			 cfg.max_unused_warm_slots, cfg.capacity, cfg.capacity);
 
 	uint64_t cap = cfg.capacity / threads ? cfg.capacity / threads : 1;
 	double *cdf = malloc(keys * sizeof *cdf);
@@ -179,6 +194,8 @@ int sim_cmd_mt(int argc, char **argv)
 	double best = 1e300;
 	uint64_t fails = 0;
 	sp_index_stats st = {.size = sizeof(st)};
+	struct progress pg;
+	progress_start(&pg, "mt");
 	for (uint32_t r = 0; r < repeat; r++) {
 		sp_index *ix;
 		pthread_barrier_t bar;
@@ -212,7 +229,9 @@ int sim_cmd_mt(int argc, char **argv)
 		for (uint32_t t = 0; t < threads; t++)
 			sp_index_free_many(ix, w[t].live, NULL, w[t].nlive);
 		sp_index_destroy(ix);
+		progress_update(&pg, (double)(r + 1) / (double)repeat);
 	}
+	progress_end(&pg);
 	uint64_t total = n * threads, keyed = st.allocs + st.failed_allocs;
 	double mops = (double)total / best / 1e6;
 	double rate = keyed ? (double)st.affine_hits / (double)keyed : 0.0;
@@ -221,7 +240,7 @@ int sim_cmd_mt(int argc, char **argv)
 		       "\"keys\":%llu,\"own_keys\":%s,\"home_affinity\":%s,\"zipf\":%g,\"free_prob\":%g,\"seed\":%llu,"
 		       "\"ops_total\":%llu,\"best_secs\":%.6f,\"mops\":%.3f,\"failed_allocs\":%llu,"
 		       "\"affine_hits\":%llu,\"keyed_allocs\":%llu,\"affine_hit_rate\":%.6f}\n",
-		       threads, cfg.shards, cfg.capacity, cfg.max_unused_warm_slots,
+		       threads, st.shards, cfg.capacity, cfg.max_unused_warm_slots,
 		       (unsigned long long)keys, own_keys ? "true" : "false",
 		       (cfg.flags & SP_INDEX_HOME_AFFINITY) ? "true" : "false", zipf, free_p,
 		       (unsigned long long)seed,
@@ -230,7 +249,7 @@ int sim_cmd_mt(int argc, char **argv)
 	else
 		printf("impl=slotpool threads=%u shards=%u capacity=%u warm=%u keys=%llu zipf=%g "
 		       "ops_total=%llu best_secs=%.4f mops=%.3f failed_allocs=%llu affine_hit_rate=%.4f\n",
-		       threads, cfg.shards, cfg.capacity, cfg.max_unused_warm_slots,
+		       threads, st.shards, cfg.capacity, cfg.max_unused_warm_slots,
 		       (unsigned long long)keys, zipf, (unsigned long long)total, best, mops,
 		       (unsigned long long)fails, rate);
 out:

@@ -28,8 +28,12 @@ static const char help[] =
 	"                 to stderr). Same bytes as seed_replay's output.\n"
 	"  --repeat N     replay N times on fresh indices; ns_per_op is the best\n"
 	"  --json         print the summary as one JSON object\n"
+	"  --version      print slotpool-sim's version\n"
+	"Flags take their value as --flag VALUE or --flag=VALUE. Progress goes to\n"
+	"stderr when it is a terminal and the repeats take long.\n"
 	"Exit status: 0 ok, 1 the library refused the configuration, 2 bad\n"
-	"arguments or a bad trace (FILE:LINE: why), 3 an internal check failed.\n"
+	"arguments or a bad trace (FILE:LINE: why), 3 an internal check failed,\n"
+	"4 an output could not be written.\n"
 	"Example:\n"
 	"  slotpool-sim replay w.trace --capacity 256 --warm 16 --slots - --json\n";
 
@@ -42,7 +46,7 @@ void sim_print_summary(FILE *f, const struct sim_config *cfg, const struct sim_r
 	} u[] = {
 		{"capacity", cfg->capacity},
 		{"warm", cfg->warm},
-		{"shards", cfg->shards},
+		{"shards", r->shards}, /* the index's: --shards 0 picks a number */
 		{"ops", r->ops},
 		{"alloc_ops", r->alloc_ops},
 		{"keyed_allocs", r->keyed_ops},
@@ -97,61 +101,57 @@ int sim_cmd_replay(int argc, char **argv)
 		cli_error(&c, "--repeat: bad value '0' (want at least 1)");
 		return SIM_EXIT_USAGE;
 	}
+	int status = sim_check_config(&c, &cfg, false);
+	if (status != SIM_EXIT_OK)
+		return status;
 
 	struct trace t;
-	char err[512];
-	int rc = trace_load(path, &t, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "%s\n", err);
-		return SIM_EXIT_USAGE;
-	}
+	status = sim_load(&c, path, &t);
+	if (status != SIM_EXIT_OK)
+		return status;
 	FILE *sf = NULL;
-	if (slots) {
-		sf = strcmp(slots, "-") ? fopen(slots, "w") : stdout;
-		if (!sf) {
-			cli_error(&c, "--slots: cannot open '%s'", slots);
-			trace_free(&t);
-			return SIM_EXIT_USAGE;
-		}
-	}
 	uint32_t *res = malloc((t.nhandles ? t.nhandles : 1) * sizeof *res);
 	struct sim_result r;
-	int status = SIM_EXIT_OK;
 	if (!res) {
 		cli_error(&c, "out of memory");
 		status = SIM_EXIT_FAIL;
 		goto out;
 	}
-	rc = sim_replay(&t, &cfg, repeat, res, &r);
+	struct progress pg;
+	progress_start(&pg, "replay");
+	int rc = sim_replay(&t, &cfg, repeat, res, &r, &pg);
 	if (rc) {
+		char why[256];
 		if (rc == -EUCLEAN) {
 			status = SIM_EXIT_BUG;
 		} else {
 			cli_error(&c, "capacity %u, warm %u, shards %u: %s", cfg.capacity, cfg.warm,
-				  cfg.shards, sp_strerror(rc));
+				  cfg.shards, sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
 			status = SIM_EXIT_FAIL;
 		}
 		goto out;
 	}
-	if (sf) {
+	if (slots) {
 		static char buf[1 << 16];
+		sf = cli_open_output(&c, "--slots", slots);
+		if (!sf) {
+			status = SIM_EXIT_IO;
+			goto out;
+		}
 		setvbuf(sf, buf, _IOFBF, sizeof buf);
-		for (size_t i = 0; i < t.nhandles; i++) {
+		for (size_t i = 0; i < t.nhandles && !ferror(sf); i++) {
 			if (res[i] == SP_INDEX_NO_SLOT)
 				fputs("-\n", sf);
 			else
 				fprintf(sf, "%u\n", res[i]);
 		}
-		if (fflush(sf) != 0 || ferror(sf)) {
-			cli_error(&c, "--slots: write error on '%s'", slots);
-			status = SIM_EXIT_FAIL;
+		status = cli_flush(&c, sf, sf == stdout ? "the slots to stdout" : slots, true);
+		if (status != SIM_EXIT_OK)
 			goto out;
-		}
 	}
+	/* With --slots -, stdout holds the slots alone. */
 	sim_print_summary(sf == stdout ? stderr : stdout, &cfg, &r, json);
 out:
-	if (sf && sf != stdout)
-		fclose(sf);
 	free(res);
 	trace_free(&t);
 	return status;

@@ -43,6 +43,38 @@ void sim_go_multithreaded(void)
 	done = true;
 }
 
+int sim_check_config(const struct cli *c, const struct sim_config *cfg, bool quiet_warm)
+{
+	char why[256];
+	int rc = sim_probe(cfg);
+	if (rc) {
+		cli_error(c, "capacity %u, warm %u, shards %u: %s", cfg->capacity, cfg->warm,
+			  cfg->shards, sim_refusal(rc, cfg->capacity, cfg->shards, why, sizeof why));
+		return SIM_EXIT_FAIL;
+	}
+	if (!quiet_warm && cfg->warm > cfg->capacity)
+		cli_warn(c, "--warm %u is above --capacity %u, so it acts as %u", cfg->warm,
+			 cfg->capacity, cfg->capacity);
+	return SIM_EXIT_OK;
+}
+
+int sim_load(const struct cli *c, const char *path, struct trace *t)
+{
+	char err[512];
+	int rc = trace_load(path, t, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "%s\n", err);
+		return rc == -ENOMEM ? SIM_EXIT_FAIL : SIM_EXIT_USAGE;
+	}
+	if (t->nops == 0)
+		cli_warn(c, "%s has no operations (no a, c or f line): there is nothing to measure",
+			 path);
+	else if (t->nkeyed == 0)
+		cli_warn(c, "%s has no 'a KEY' line: no allocation can be an affine hit, so the "
+			 "hit rate says nothing", path);
+	return SIM_EXIT_OK;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -58,6 +90,44 @@ static int make_index(const struct sim_config *cfg, uint32_t warm, sp_index **ix
 	c.max_unused_warm_slots = warm;
 	c.shards = cfg->shards;
 	return sp_index_create(&c, ix);
+}
+
+int sim_probe(const struct sim_config *cfg)
+{
+	sp_index *ix;
+	int rc = make_index(cfg, cfg->warm, &ix);
+	if (rc == 0)
+		sp_index_destroy(ix);
+	return rc;
+}
+
+/* What sp_index_create refuses (include/slotpool/index.h), checked in the
+ * same order. */
+const char *sim_refusal(int err, uint32_t capacity, uint32_t shards, char *buf, size_t len)
+{
+	const char *why = "";
+	char tmp[160];
+	if (err == -EINVAL) {
+		if (capacity > SP_INDEX_MAX_CAPACITY) {
+			snprintf(tmp, sizeof tmp, ": the capacity is at most %lu slots (2^30)",
+				 (unsigned long)SP_INDEX_MAX_CAPACITY);
+		} else if (shards > SP_INDEX_MAX_SHARDS) {
+			snprintf(tmp, sizeof tmp, ": at most %d shards", SP_INDEX_MAX_SHARDS);
+		} else if (capacity == 0 && shards > 1) {
+			snprintf(tmp, sizeof tmp, ": an index of capacity 0 has at most 1 shard");
+		} else if (shards > capacity && capacity > 0) {
+			snprintf(tmp, sizeof tmp,
+				 ": at most one shard per slot (%u shards for capacity %u)", shards,
+				 capacity);
+		} else {
+			tmp[0] = '\0';
+		}
+		why = tmp;
+	} else if (err == -ENOMEM) {
+		why = ": not enough memory for an index of that capacity (about 42 bytes a slot)";
+	}
+	snprintf(buf, len, "%s%s", sp_strerror(err), why);
+	return buf;
 }
 
 /* The timed loop. A free whose bytes would overflow the index's byte sum is
@@ -110,6 +180,7 @@ static void fill_counters(struct sim_result *o, const sp_index_stats *st)
 	o->frees = st->frees;
 	o->final_unused_warm = st->unused_warm;
 	o->unused_bytes_resident = st->unused_bytes_resident;
+	o->shards = st->shards;
 }
 
 /* Post-pass: peaks, sanity checks, and the seed's affine-hit count (a slot
@@ -204,7 +275,7 @@ static void init_result(struct sim_result *o, const struct trace *t, uint32_t wa
 }
 
 int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned repeat,
-	       uint32_t *results, struct sim_result *out)
+	       uint32_t *results, struct sim_result *out, struct progress *progress)
 {
 	struct sim_result o;
 	uint64_t best = UINT64_MAX, first_hash = 0, overflows = 0;
@@ -216,8 +287,10 @@ int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned rep
 	for (unsigned r = 0; r < (repeat ? repeat : 1); r++) {
 		sp_index *ix;
 		rc = make_index(cfg, cfg->warm, &ix);
-		if (rc)
+		if (rc) {
+			progress_end(progress);
 			return rc;
+		}
 		for (size_t i = 0; i < t->nhandles; i++)
 			results[i] = SP_INDEX_NO_SLOT;
 		uint64_t t0 = now_ns();
@@ -231,10 +304,13 @@ int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned rep
 		if (r == 0) {
 			first_hash = h;
 		} else if (h != first_hash) {
+			progress_end(progress);
 			fprintf(stderr, "slotpool-sim: BUG: replay is not deterministic\n");
 			return -EUCLEAN;
 		}
+		progress_update(progress, (double)(r + 1) / (double)(repeat ? repeat : 1));
 	}
+	progress_end(progress);
 	fill_counters(&o, &st);
 	o.bytes_overflows = overflows;
 	o.ns_per_op = t->nops ? (double)best / (double)t->nops : 0.0;
@@ -246,7 +322,7 @@ int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned rep
 }
 
 int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const uint32_t *warm,
-		    size_t n, struct sim_result *out, void (*progress)(double done))
+		    size_t n, struct sim_result *out, struct progress *progress)
 {
 	uint32_t *pos = malloc((t->nhandles ? t->nhandles : 1) * sizeof *pos);
 	uint32_t *freepos = malloc((t->nhandles ? t->nhandles : 1) * sizeof *freepos);
@@ -282,8 +358,8 @@ int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const u
 	for (size_t i = 0; i < t->nops; i++) {
 		const struct trace_op *op = &t->ops[i];
 		uint32_t p = pos[op->handle];
-		if (progress && (i & 0xffff) == 0)
-			progress((double)i / (double)t->nops);
+		if ((i & 0xfff) == 0)
+			progress_update(progress, (double)i / (double)t->nops);
 		for (size_t b = 0; b < n; b++) {
 			uint32_t *s = &slots[b * maxlive + p];
 			int r;
@@ -327,9 +403,8 @@ int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const u
 		sp_index_get_stats(ix[b], &st);
 		fill_counters(&out[b], &st);
 	}
-	if (progress)
-		progress(1.0);
 out:
+	progress_end(progress);
 	if (ix)
 		for (size_t b = 0; b < n; b++)
 			sp_index_destroy(ix[b]);

@@ -1,7 +1,8 @@
 /*
  * sim_sweep.c: `slotpool-sim sweep`: the tuning curve. Replays a trace for
- * each warm budget in one pass (sim_replay_many) and prints a table and a
- * bar chart of the affine hit rate against the budget, optionally a CSV.
+ * each warm budget in one pass (sim_replay_many) and prints a table, a bar
+ * chart of the affine hit rate against the budget and a one-line
+ * recommendation; optionally a CSV and an SVG drawn by gnuplot (sim_plot.c).
  * docs/SWEEP.md explains why this is one pass over the trace with one index
  * per budget rather than a stack algorithm.
  */
@@ -9,35 +10,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "sim.h"
+#include "sim_plot.h"
 #include "sim_run.h"
 #include "slotpool.h"
 #include "trace.h"
 
 static const char help[] =
 	"usage: slotpool-sim sweep TRACE --capacity C (--warm LIST|FROM:TO:STEP | --all)\n"
-	"                          [--shards S] [--csv FILE]\n"
+	"                          [--shards S] [--csv FILE] [--plot FILE.svg]\n"
 	"\n"
-	"Replays TRACE ('-' = stdin) once per budget of unused warm slots, all budgets\n"
-	"in a single pass, and prints per budget: the affine hit rate (a K lines served\n"
+	"Replays TRACE ('-' = stdin) once per budget of unused warm slots (the warm\n"
+	"slots kept beyond the live ones, max_unused_warm_slots), all budgets in a\n"
+	"single pass, and prints per budget: the affine hit rate (a K lines served\n"
 	"from K's own warm slot / all a K lines), cold picks, warm steals, the peak of\n"
 	"unused warm slots and of unused bytes resident; then a chart of hit rate\n"
-	"against budget. Every number equals `slotpool-sim replay` at that budget.\n"
+	"against budget and a last line with the budget to choose: the smallest that\n"
+	"reaches 90% of the gain in hit rate. Every number equals `slotpool-sim\n"
+	"replay` at that budget.\n"
 	"  --capacity C          slots in the index (required)\n"
 	"  --warm 0,4,16,64      budgets as a list, or\n"
 	"  --warm 0:256:16       FROM:TO:STEP (TO included when on the step)\n"
 	"  --all                 every budget 0..C\n"
+	"                        (budgets are sorted, duplicates dropped)\n"
 	"  --shards S            sp_index_config.shards (default 1; 0 = automatic)\n"
-	"  --csv FILE            also write the table as CSV ('-' = stdout)\n"
-	"Progress goes to stderr when it is a terminal.\n"
+	"  --csv FILE            also write the table as CSV ('-' = stdout: then the\n"
+	"                        CSV alone goes to stdout, the rest to stderr)\n"
+	"  --plot FILE.svg       also draw hit rate and peak resident bytes against\n"
+	"                        the budget with gnuplot (package gnuplot-nox), the\n"
+	"                        knee marked ('-' = stdout, as for --csv)\n"
+	"  --version             print slotpool-sim's version\n"
+	"Progress, with the time left, goes to stderr when it is a terminal.\n"
+	"Exit status: 0 ok, 1 the library refused the configuration, 2 bad\n"
+	"arguments or a bad trace, 3 an internal check failed, 4 an output could not\n"
+	"be written, 5 --plot: gnuplot is not installed or failed.\n"
 	"Example:\n"
 	"  slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 --seed 1 >w.trace\n"
 	"  slotpool-sim sweep w.trace --capacity 256 --warm 0:64:4\n";
 
 #define MAX_BUDGETS 100000u
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Increasing, each budget once: the knee is "the first budget" that does
+ * something, and a row per budget is what a reader expects. */
+static uint32_t *sort_budgets(uint32_t *w, size_t *n)
+{
+	size_t k = 0;
+	qsort(w, *n, sizeof *w, cmp_u32);
+	for (size_t i = 0; i < *n; i++)
+		if (k == 0 || w[i] != w[k - 1])
+			w[k++] = w[i];
+	*n = k;
+	return w;
+}
 
 /* Parses LIST or FROM:TO:STEP into a fresh array; NULL after an error. */
 static uint32_t *parse_budgets(const struct cli *c, const char *v, size_t *n)
@@ -89,23 +121,90 @@ static uint32_t *parse_budgets(const struct cli *c, const char *v, size_t *n)
 	}
 	free(copy);
 	*n = k;
-	return w;
+	return sort_budgets(w, n);
 bad:
 	free(copy);
 	free(w);
 	return NULL;
 }
 
-static void progress(double done)
-{
-	fprintf(stderr, "\rsweep: %3.0f%%", done * 100.0);
-	if (done >= 1.0)
-		fputs("\r            \r", stderr);
-}
-
 static double rate_of(const struct sim_result *r)
 {
 	return r->keyed_ops ? (double)r->affine_hits / (double)r->keyed_ops : 0.0;
+}
+
+/* The knee: the first (smallest) budget whose hit rate reaches 90% of the
+ * whole gain, from the smallest budget's rate to the best rate seen. Past it,
+ * warm slots cost memory for little. r is sorted by budget. */
+static size_t knee_of(const struct sim_result *r, size_t n)
+{
+	double base = rate_of(&r[0]), hi = base;
+	for (size_t i = 0; i < n; i++)
+		hi = rate_of(&r[i]) > hi ? rate_of(&r[i]) : hi;
+	for (size_t i = 0; i < n; i++)
+		if (rate_of(&r[i]) >= base + 0.9 * (hi - base))
+			return i;
+	return 0;
+}
+
+/* "12.0 MiB": binary units, one decimal, so the line stays short. */
+static void fmt_bytes(char *dst, size_t len, uint64_t b)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double x = (double)b;
+	int u = 0;
+	while (u < 6 && x >= 1024.0) {
+		x /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(dst, len, "%llu B", (unsigned long long)b);
+	else
+		snprintf(dst, len, "%.1f %s", x, unit[u]);
+}
+
+/* The last line: which budget to choose and what it buys and costs, so that
+ * someone who recorded their traffic knows what to configure. */
+static void print_recommendation(FILE *f, const struct trace *t, const struct sim_result *r,
+				 size_t n)
+{
+	if (t->nops == 0) {
+		fputs("no recommendation: the trace has no operations\n", f);
+		return;
+	}
+	if (n < 2) {
+		fprintf(f, "no recommendation: one budget tried (--warm %u); give a range such as "
+			   "--warm 0:64:4, or --all\n", r[0].warm);
+		return;
+	}
+	size_t k = knee_of(r, n);
+	double base = rate_of(&r[0]), best = base;
+	int bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		best = rate_of(&r[i]) > best ? rate_of(&r[i]) : best;
+		bytes |= r[i].peak_unused_bytes != 0;
+	}
+	char cost[64];
+	if (bytes) {
+		char b[32];
+		fmt_bytes(b, sizeof b, r[k].peak_unused_bytes);
+		snprintf(cost, sizeof cost, "peak resident %s", b);
+	} else {
+		snprintf(cost, sizeof cost, "peak %llu unused warm slots",
+			 (unsigned long long)r[k].peak_unused_warm);
+	}
+	if (t->nkeyed == 0) {
+		fprintf(f, "recommended: --warm %u (the trace has no 'a KEY' line, so no budget buys "
+			   "hits: the smallest costs least; %s)\n", r[0].warm, cost);
+	} else if (best <= base) {
+		fprintf(f, "recommended: --warm %u (hit rate %.3f, and no larger budget tried does "
+			   "better; %s)\n", r[0].warm, base, cost);
+	} else {
+		fprintf(f, "recommended: --warm %u (hit rate %.3f, 90%% of the gain from %.3f at "
+			   "--warm %u to %.3f; %s)%s\n", r[k].warm, rate_of(&r[k]), base, r[0].warm,
+			best, cost,
+			k == n - 1 ? "; the largest budget tried: larger ones may gain more" : "");
+	}
 }
 
 static void print_table(FILE *f, const struct sim_result *r, size_t n)
@@ -129,17 +228,12 @@ static void print_chart(FILE *f, const struct sim_result *r, size_t n)
 {
 	const int width = 50;
 	double lo = 1.0, hi = 0.0;
-	size_t knee = 0;
+	size_t knee = knee_of(r, n);
 	for (size_t i = 0; i < n; i++) {
 		double x = rate_of(&r[i]);
 		lo = x < lo ? x : lo;
 		hi = x > hi ? x : hi;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (rate_of(&r[i]) >= rate_of(&r[0]) + 0.9 * (hi - rate_of(&r[0]))) {
-			knee = i;
-			break;
-		}
 	lo = floor(lo * 20.0) / 20.0;
 	hi = ceil(hi * 20.0) / 20.0;
 	if (hi - lo < 0.05)
@@ -163,7 +257,7 @@ static void print_chart(FILE *f, const struct sim_result *r, size_t n)
 	}
 }
 
-static int write_csv(FILE *f, const struct sim_result *r, size_t n)
+static void write_csv(FILE *f, const struct sim_result *r, size_t n)
 {
 	fprintf(f, "budget,affine_hit_rate,affine_hits,keyed_allocs,cold_picks,warm_steals,"
 		   "failed_allocs,peak_in_use,peak_unused_warm,peak_unused_bytes_resident\n");
@@ -174,7 +268,6 @@ static int write_csv(FILE *f, const struct sim_result *r, size_t n)
 			(unsigned long long)r[i].warm_steals, (unsigned long long)r[i].failed_allocs,
 			(unsigned long long)r[i].peak_in_use, (unsigned long long)r[i].peak_unused_warm,
 			(unsigned long long)r[i].peak_unused_bytes);
-	return fflush(f) != 0 || ferror(f) ? -1 : 0;
 }
 
 int sim_cmd_sweep(int argc, char **argv)
@@ -182,7 +275,7 @@ int sim_cmd_sweep(int argc, char **argv)
 	struct cli c = {.cmd = "sweep", .argc = argc, .argv = argv};
 	/* One shard by default: the exact seed policy (0 would mean automatic). */
 	struct sim_config cfg = {.shards = 1};
-	const char *path = NULL, *csv = NULL, *warmarg = NULL;
+	const char *path = NULL, *csv = NULL, *warmarg = NULL, *plot = NULL;
 	int all = 0;
 	struct cli_flag flags[] = {
 		CLI_REQ("--capacity", CLI_U32, &cfg.capacity),
@@ -190,6 +283,7 @@ int sim_cmd_sweep(int argc, char **argv)
 		CLI_OPT("--all", CLI_SWITCH, &all),
 		CLI_OPT("--shards", CLI_U32, &cfg.shards),
 		CLI_OPT("--csv", CLI_STRING, &csv),
+		CLI_OPT("--plot", CLI_STRING, &plot),
 	};
 	int parsed = cli_parse(&c, flags, sizeof flags / sizeof flags[0], help, &path);
 	if (parsed != CLI_CONTINUE)
@@ -198,6 +292,18 @@ int sim_cmd_sweep(int argc, char **argv)
 		cli_error(&c, "%s (see --help)",
 			  all ? "--warm and --all exclude each other" : "--warm or --all is required");
 		return SIM_EXIT_USAGE;
+	}
+	int csv_out = csv && !strcmp(csv, "-"), plot_out = plot && !strcmp(plot, "-");
+	if (csv_out && plot_out) {
+		cli_error(&c, "--csv - and --plot - both want stdout: give one a FILE");
+		return SIM_EXIT_USAGE;
+	}
+	/* Before any work: a missing gnuplot should not cost a long sweep. */
+	char gnuplot[4096];
+	if (plot && sim_plot_find(gnuplot, sizeof gnuplot) != 0) {
+		cli_error(&c, "--plot: gnuplot is not installed (no gnuplot on PATH); install it, "
+			  "e.g. `apt-get install gnuplot-nox`, or leave out --plot");
+		return SIM_EXIT_PLOT;
 	}
 	size_t n = 0;
 	uint32_t *w;
@@ -216,41 +322,63 @@ int sim_cmd_sweep(int argc, char **argv)
 	}
 	if (!w)
 		return SIM_EXIT_USAGE;
+	cfg.warm = w[0];
+	int status = sim_check_config(&c, &cfg, true);
+	if (status != SIM_EXIT_OK) {
+		free(w);
+		return status;
+	}
 
 	struct trace t;
-	char err[512];
-	int rc = trace_load(path, &t, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "%s\n", err);
+	status = sim_load(&c, path, &t);
+	if (status != SIM_EXIT_OK) {
 		free(w);
-		return SIM_EXIT_USAGE;
+		return status;
 	}
-	int status = SIM_EXIT_OK;
 	struct sim_result *r = calloc(n, sizeof *r);
 	if (!r) {
 		cli_error(&c, "out of memory");
 		status = SIM_EXIT_FAIL;
 		goto out;
 	}
-	int tty = isatty(2) && (double)t.nops * (double)n > 2e6;
-	rc = sim_replay_many(&t, &cfg, w, n, r, tty ? progress : NULL);
+	struct progress pg;
+	progress_start(&pg, "sweep");
+	int rc = sim_replay_many(&t, &cfg, w, n, r, &pg);
 	if (rc) {
-		cli_error(&c, "capacity %u, shards %u: %s", cfg.capacity, cfg.shards, sp_strerror(rc));
+		char why[256];
+		cli_error(&c, "capacity %u, shards %u: %s", cfg.capacity, cfg.shards,
+			  sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
 		status = SIM_EXIT_FAIL;
 		goto out;
 	}
-	printf("trace %s: %zu ops, %zu keyed allocs, capacity %u\n\n", path, t.nops, t.nkeyed,
-	       cfg.capacity);
-	print_table(stdout, r, n);
-	print_chart(stdout, r, n);
+	/* With --csv - or --plot -, stdout holds that alone. */
+	FILE *text = csv_out || plot_out ? stderr : stdout;
+	fprintf(text, "trace %s: %zu ops, %zu keyed allocs, capacity %u\n", path, t.nops, t.nkeyed,
+		cfg.capacity);
+	if (t.nops) {
+		fprintf(text, "budget = --warm (max_unused_warm_slots): unused warm slots kept beyond "
+			      "the live ones\n\n");
+		print_table(text, r, n);
+		if (t.nkeyed)
+			print_chart(text, r, n);
+		fputc('\n', text);
+	}
+	print_recommendation(text, &t, r, n);
 	if (csv) {
-		FILE *f = strcmp(csv, "-") ? fopen(csv, "w") : stdout;
-		if (!f || write_csv(f, r, n)) {
-			cli_error(&c, "--csv: cannot write '%s'", csv);
-			status = SIM_EXIT_FAIL;
+		FILE *f = cli_open_output(&c, "--csv", csv);
+		if (!f) {
+			status = SIM_EXIT_IO;
+		} else {
+			write_csv(f, t.nops ? r : NULL, t.nops ? n : 0);
+			status = cli_flush(&c, f, csv_out ? "the CSV to stdout" : csv, true);
 		}
-		if (f && f != stdout)
-			fclose(f);
+	}
+	if (plot && t.nops == 0) {
+		cli_warn(&c, "--plot: nothing to draw, %s was not written", plot);
+	} else if (plot) {
+		int ps = sim_plot_svg(&c, gnuplot, plot, path, r, n, knee_of(r, n));
+		if (status == SIM_EXIT_OK)
+			status = ps;
 	}
 out:
 	free(r);
