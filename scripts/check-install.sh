@@ -41,7 +41,7 @@ ON) [ "$ar" -eq 1 ] || fail "SP_BUILD_STATIC=ON but no libslotpool.a installed" 
 esac
 [ -f "$prefix/include/slotpool.h" ] || fail "no include/slotpool.h installed"
 if [ -d "$build/docs/man/man3" ]; then
-  [ -f "$prefix/share/man/man3/sp_version.3" ] || fail "man pages were built but not installed"
+  [ -f "$prefix/share/man/man3/sp_version.3slotpool" ] || fail "man pages were built but not installed"
 fi
 echo "check-install: installed libraries as asked (shared $want_shared, static $want_static)"
 
