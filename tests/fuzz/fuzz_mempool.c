@@ -7,7 +7,9 @@
  * SP_FUZZ_VALGRIND in the environment keeps to the paths valgrind models),
  * then each operation is an opcode byte and its arguments: image create,
  * retain, release; alloc (with or without an image, valid and invalid
- * sizes); write; grow; free (valid, double, bogus base); flush.
+ * sizes); write; grow; free (valid, double, bogus base); flush; fork (the
+ * child runs the next operations on its copy, the parent then runs them
+ * too).
  *
  * A byte model keeps what every slot in use must hold: the image's bytes at
  * its offset and zeros elsewhere at alloc, then the fuzzer's writes, zeros
@@ -20,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -53,6 +56,7 @@ typedef struct {
 	fz_live live[MAX_SLOTS];
 	uint32_t nlive;
 	void *freed_base; /* a slot base known not to be in use, or NULL */
+	int forked;       /* in a forked child: no further forks */
 } fz_pool;
 
 /* Byte i of an image: a pattern from the input, never all zero. */
@@ -280,6 +284,75 @@ static void op_free(fz_pool *f)
 	free_live(f, b % f->nlive);
 }
 
+static void run_op(fz_pool *f, unsigned step);
+
+/* fork(): the child runs the next few operations on its copy of the pool
+ * and of the model (every byte checked as always), frees what it holds and
+ * exits; then the parent, whose slots must not have changed, runs the same
+ * operations itself. */
+static void op_fork(fz_pool *f, unsigned step)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	FZ_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		/* Forks within forks would repeat the rest of the input once
+		 * per level: the child runs a fixed number of operations. */
+		f->forked = 1;
+		for (unsigned k = 0; k < 8 && fz_more(&f->in); k++)
+			run_op(f, step + 1 + k);
+		while (f->nlive)
+			free_live(f, f->nlive - 1);
+		FZ_CHECK(sp_mempool_flush(f->pool) == 0, "child flush");
+		check_pool(f, 1);
+		_exit(0);
+	}
+	int st = 0;
+	FZ_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	FZ_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked child failed (status %#x)",
+	         st);
+	for (uint32_t i = 0; i < f->nlive; i++)
+		check_contents(f, &f->live[i]);
+}
+
+static void run_op(fz_pool *f, unsigned step)
+{
+	uint8_t op = fz_u8(&f->in);
+	switch (op % 10) {
+	case 0:
+		op_image_create(f);
+		break;
+	case 1:
+		op_image_ref(f, 0);
+		break;
+	case 2:
+		op_image_ref(f, 1);
+		break;
+	case 3:
+	case 4:
+		op_alloc(f);
+		break;
+	case 5:
+	case 6:
+		op_write(f);
+		break;
+	case 7:
+		op_grow(f);
+		break;
+	case 8:
+		op_free(f);
+		break;
+	default:
+		/* 9, 29, 49...: flush; 19, 39, 59...: fork. */
+		if (((op / 10) & 1) && !f->forked)
+			op_fork(f, step);
+		else
+			FZ_CHECK(sp_mempool_flush(f->pool) == 0, "flush");
+		break;
+	}
+	check_pool(f, step % 8 == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fz_pool f = {.in = {data, size}};
@@ -302,37 +375,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(rc == 0, "create: %s", sp_strerror(rc));
 	check_pool(&f, 1);
 
-	for (unsigned step = 1; fz_more(&f.in); step++) {
-		switch (fz_u8(&f.in) % 10) {
-		case 0:
-			op_image_create(&f);
-			break;
-		case 1:
-			op_image_ref(&f, 0);
-			break;
-		case 2:
-			op_image_ref(&f, 1);
-			break;
-		case 3:
-		case 4:
-			op_alloc(&f);
-			break;
-		case 5:
-		case 6:
-			op_write(&f);
-			break;
-		case 7:
-			op_grow(&f);
-			break;
-		case 8:
-			op_free(&f);
-			break;
-		default:
-			FZ_CHECK(sp_mempool_flush(f.pool) == 0, "flush");
-			break;
-		}
-		check_pool(&f, step % 8 == 0);
-	}
+	for (unsigned step = 1; fz_more(&f.in); step++)
+		run_op(&f, step);
 	while (f.nlive)
 		free_live(&f, f.nlive - 1);
 	for (uint32_t i = 0; i < f.nimgs; i++)
