@@ -753,7 +753,9 @@ SP_API int sp_index_get_stats(sp_index *ix, sp_index_stats *out)
 		struct sp__shard *sh = &ix->shards[j];
 		const struct sp__policy *p = &sh->pol;
 		sp__lock_acquire(&sh->lock);
-		st.in_use += (uint32_t)(sp__policy_allocs(p) - p->frees);
+		uint32_t in_use = (uint32_t)(sp__policy_allocs(p) - p->frees);
+		st.in_use += in_use;
+		st.peak_in_use += in_use > p->peak_in_use ? in_use : p->peak_in_use;
 		st.unused_warm += p->unused_warm;
 		st.unused_cold += p->capacity - p->next_cold;
 		st.keys_with_warm += p->keys.count; /* a key warm in 2 shards counts twice */

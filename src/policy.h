@@ -45,6 +45,7 @@ struct sp__policy {
 	uint32_t capacity;
 	uint32_t max_warm;  /* budget of unused-warm slots */
 	uint32_t next_cold; /* slots >= next_cold are cold */
+	uint32_t peak_in_use; /* most slots in use before a free */
 	/* What other shards' threads read without the lock (struct sp__pub,
 	 * on a line of its own in the shard). The warm count is published
 	 * every warm_slack + 1 changes, counted down: a decrement and a rarely
@@ -259,6 +260,11 @@ static inline uint32_t sp__policy_alloc_clear(struct sp__policy *p, uint64_t key
 
 static inline void sp__policy_free(struct sp__policy *p, uint32_t s, uint64_t bytes)
 {
+	/* In-use counts peak just before a free (or now: see get_stats),
+	 * so checking here catches every peak. */
+	uint32_t in_use = p->next_cold - p->unused_warm;
+	if (in_use > p->peak_in_use)
+		p->peak_in_use = in_use;
 	struct sp__slot *S = p->slots;
 	uint32_t sen = p->capacity, t = S[sen].warm_prev;
 	S[s].warm_prev = t;

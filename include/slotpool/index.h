@@ -141,7 +141,9 @@ typedef struct sp_index_stats {
 	uint32_t keys_with_warm;       /* keys holding >= 1 warm slot (a key
 	                                  warm in two shards counts twice) */
 	uint32_t shards;               /* shards in use */
-	uint32_t reserved32;           /* 0 */
+	uint32_t peak_in_use;          /* most slots in use at once (several
+	                                  shards: the sum of each shard's
+	                                  peak, an upper bound) */
 	uint64_t unused_bytes_resident;/* sum of bytes_resident over warm slots
 	                                  (saturates at UINT64_MAX over shards) */
 	uint64_t allocs;               /* successful alloc/alloc_nokey/clear calls */
