@@ -1,27 +1,39 @@
 /*
  * bench_mempool.c: the cost of "instantiating" a memory image: take memory
- * holding the image, write W bytes spread over it (W/4 KiB pages, evenly
- * spaced, each written whole), give the memory back. Repeated, timed one
- * instantiation at a time; median and p99 per mode, and ratios against the
- * baselines measured in the same run:
+ * holding the image, write W bytes spread over it (W/4 KiB whole pages,
+ * evenly spaced), give the memory back. Every figure is a ratio measured
+ * in this run, the modes taking turns in rounds so that a noisy machine
+ * moves them together.
  *
- *   warm      sp_mempool_alloc of an image whose slot is warm (affinity)
- *   warm+keep the same with keep_resident_bytes = the image size
- *   other     every alloc finds a slot warm for another image (remap)
- *   mmap      fresh mmap + memcpy of the image + munmap     (baseline)
- *   malloc    malloc + memcpy + free                        (baseline)
+ *   default   sp_mempool, default config (the adaptive reset), slot warm
+ *   decommit  the same with SP_MEMPOOL_RESET_DECOMMIT (written pages
+ *             decommitted, faulted back in by the next user)
+ *   restore   the same with SP_MEMPOOL_RESET_RESTORE
+ *   other     default config, every alloc finds a slot warm for another
+ *             image (a remap)
+ *   malloc    malloc + memcpy of the image + free              (baseline)
+ *   mmap      fresh mmap + memcpy of the image + munmap        (baseline)
+ *   floor     resident memory where exactly the written pages are copied
+ *             back from the image: no tracking, no system call, the least
+ *             any reset can do (the oracle knows what was written)
  *
- * Usage: bench_mempool [quick]   ("quick": fewer repetitions)
- * Targets (issue 6): warm >= 10x faster than mmap for a 1 MiB image with
- * 64 KiB written; warm with 4 KiB written costs within 2x for a 16 MiB
- * image of what it costs for a 64 KiB image.
+ * Usage: bench_mempool [--quick]
+ *        bench_mempool --threads T [--quick] [--shards S] [--home-affinity]
+ *                      [--per-thread-images]
+ * The first prints the latency matrix (p50, p99) and the targets; the
+ * second, instantiations per second of T threads against one thread on one
+ * shared pool (16 slots, 8 images, a Zipf choice), their hit rates, and
+ * copying alone (malloc + memcpy) for scale.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 #include "slotpool.h"
@@ -29,6 +41,8 @@
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 #define PG ((size_t)4096)
+
+static unsigned char *bytes; /* the image content, 16 MiB */
 
 typedef struct {
 	double p50, p99;
@@ -51,121 +65,444 @@ static void touch(unsigned char *p, size_t size, size_t w, unsigned char v)
 		memset(p + (k * pages / n) * PG, v, PG);
 }
 
-enum mode { WARM, WARM_KEEP, OTHER, MMAP, MALLOC, NMODES };
-static const char *mode_name[NMODES] = {"warm", "warm+keep", "other", "mmap", "malloc"};
-
-static lat run(enum mode m, const unsigned char *bytes, size_t size, size_t w, size_t reps)
+/* What the oracle restores: exactly the pages touch() wrote. */
+static void copy_back(unsigned char *p, const unsigned char *img, size_t size, size_t w)
 {
-	double *t = malloc(sizeof(double) * reps);
-	sp_mempool *pool = NULL;
-	sp_image *img[2] = {NULL, NULL};
-	if (m <= OTHER) {
+	size_t pages = size / PG, n = w / PG;
+	if (n > pages)
+		n = pages;
+	for (size_t k = 0; k < n; k++) {
+		size_t at = (k * pages / n) * PG;
+		memcpy(p + at, img + at, PG);
+	}
+}
+
+/* Anonymous memory of the process (private pages: what restores in place
+ * keep), from /proc/self/smaps_rollup. */
+static long anon_bytes(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kb = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Anonymous: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench_mempool: %s: %s\n", what, sp_strerror(err));
+	exit(1);
+}
+
+/* ---- the latency matrix ---------------------------------------------------- */
+
+enum mode { DEFAULT, DECOMMIT, RESTORE, OTHER, MALLOC, MMAP, FLOOR, NMODES };
+
+struct runner {
+	enum mode m;
+	size_t size, w;
+	sp_mempool *pool;
+	sp_image *img[2];
+	unsigned char *buf; /* floor */
+	double *t;
+	size_t n;
+	unsigned long iter;
+};
+
+static void runner_open(struct runner *r)
+{
+	if (r->m <= OTHER) {
 		sp_mempool_config cfg = {
-			.slots = m == OTHER ? 1 : 4,
-			.slot_bytes = size,
-			.keep_resident_bytes = m == WARM_KEEP ? size : 0,
+			.slots = r->m == OTHER ? 1 : 4,
+			.slot_bytes = r->size,
+			.flags = r->m == DECOMMIT  ? SP_MEMPOOL_RESET_DECOMMIT
+			         : r->m == RESTORE ? SP_MEMPOOL_RESET_RESTORE
+			                           : 0,
 		};
-		if (sp_mempool_create(&cfg, &pool) ||
-		    sp_image_create(pool, bytes, size, 0, &img[0]) ||
-		    sp_image_create(pool, bytes, size, 0, &img[1])) {
-			fprintf(stderr, "bench_mempool: pool setup failed\n");
-			exit(1);
+		int err = sp_mempool_create(&cfg, &r->pool);
+		if (!err)
+			err = sp_image_create(r->pool, bytes, r->size, 0, &r->img[0]);
+		if (!err)
+			err = sp_image_create(r->pool, bytes, r->size, 0, &r->img[1]);
+		if (err)
+			die("pool setup", err);
+	} else if (r->m == FLOOR) {
+		r->buf = malloc(r->size);
+		memcpy(r->buf, bytes, r->size);
+	}
+}
+
+/* One instantiation; returns its time in ns. */
+static double runner_once(struct runner *r)
+{
+	unsigned char v = (unsigned char)(r->iter++ | 1);
+	double t0 = bench_now_ns();
+	if (r->m <= OTHER) {
+		sp_mem_slot s;
+		sp_image *use = r->img[r->m == OTHER ? r->iter % 2 : 0];
+		int err = sp_mempool_alloc(r->pool, use, r->size, &s);
+		if (err)
+			die("alloc", err);
+		touch(s.base, r->size, r->w, v);
+		err = sp_mempool_free(r->pool, s.base);
+		if (err)
+			die("free", err);
+	} else if (r->m == MMAP) {
+		unsigned char *p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+		                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap", -ENOMEM);
+		memcpy(p, bytes, r->size);
+		touch(p, r->size, r->w, v);
+		munmap(p, r->size);
+	} else if (r->m == MALLOC) {
+		unsigned char *p = malloc(r->size);
+		if (!p)
+			die("malloc", -ENOMEM);
+		memcpy(p, bytes, r->size);
+		touch(p, r->size, r->w, v);
+		__asm__ volatile("" : : "r"(p) : "memory");
+		free(p);
+	} else {
+		touch(r->buf, r->size, r->w, v);
+		__asm__ volatile("" : : "r"(r->buf) : "memory");
+		copy_back(r->buf, bytes, r->size, r->w);
+	}
+	return bench_now_ns() - t0;
+}
+
+static void runner_close(struct runner *r)
+{
+	if (r->pool) {
+		sp_image_release(r->img[0]);
+		sp_image_release(r->img[1]);
+		sp_mempool_destroy(r->pool);
+	}
+	free(r->buf);
+}
+
+/* Memory: after a run of mode m alone, the anonymous memory the process
+ * gained must be what the pool says warm slots keep (no slot is in use
+ * then), and that must be within the budget. Returns the bytes beyond. */
+static long memory_check(enum mode m, size_t size, size_t w)
+{
+	struct runner r = {.m = m, .size = size, .w = w};
+	long before = anon_bytes();
+	runner_open(&r);
+	for (int k = 0; k < 64; k++)
+		(void)runner_once(&r);
+	long grown = anon_bytes() - before;
+	sp_mempool_stats st = {.size = sizeof(st)};
+	sp_mempool_get_stats(r.pool, &st);
+	long beyond = grown - (long)st.resident_warm_bytes - (long)MIB;
+	if (st.resident_warm_bytes > st.max_resident_bytes)
+		beyond += (long)(st.resident_warm_bytes - st.max_resident_bytes);
+	runner_close(&r);
+	return beyond > 0 ? beyond : 0;
+}
+
+struct cell {
+	size_t size, w;
+	lat l[NMODES];
+	long unexplained;
+};
+
+static void run_cell(struct cell *c, int quick)
+{
+	size_t reps = c->size >= 16 * MIB ? 60 : c->size >= MIB ? 600 : 3000;
+	if (c->w >= MIB)
+		reps = c->size >= 16 * MIB ? 40 : 300;
+	if (quick)
+		reps /= 4;
+	enum { ROUNDS = 5 };
+	struct runner r[NMODES];
+	for (int m = 0; m < NMODES; m++) {
+		r[m] = (struct runner){.m = (enum mode)m, .size = c->size, .w = c->w};
+		r[m].t = malloc(sizeof(double) * reps);
+		runner_open(&r[m]);
+		for (size_t k = 0; k < 8; k++) /* warm up: slots warm, pages in */
+			(void)runner_once(&r[m]);
+	}
+	for (int round = 0; round < ROUNDS; round++)
+		for (int m = 0; m < NMODES; m++) {
+			/* The other modes just evicted this one's caches: the first
+			 * runs of a turn are not its steady state. */
+			(void)runner_once(&r[m]);
+			(void)runner_once(&r[m]);
+			for (size_t k = 0; k < reps / ROUNDS; k++)
+				r[m].t[r[m].n++] = runner_once(&r[m]);
+		}
+	for (int m = 0; m < NMODES; m++) {
+		c->l[m] = summarize(r[m].t, r[m].n);
+		runner_close(&r[m]);
+		free(r[m].t);
+	}
+	c->unexplained = memory_check(DEFAULT, c->size, c->w) + memory_check(RESTORE, c->size, c->w);
+}
+
+static int matrix(int quick)
+{
+	bytes = malloc(16 * MIB);
+	for (size_t i = 0; i < 16 * MIB; i++)
+		bytes[i] = (unsigned char)(i * 131 + 7);
+	sp_mempool_config probe = {.slots = 1};
+	sp_mempool *p;
+	sp_mempool_stats st = {.size = sizeof(st)};
+	if (sp_mempool_create(&probe, &p) == 0 && sp_mempool_get_stats(p, &st) == 0) {
+		printf("bench_mempool: paths: track %s, decommit %s, guards %s, reset %s\n",
+		       sp_mempool_path_name(SP_MEMPOOL_PATH_TRACK, st.track_path),
+		       sp_mempool_path_name(SP_MEMPOOL_PATH_DECOMMIT, st.decommit_path),
+		       sp_mempool_path_name(SP_MEMPOOL_PATH_GUARD, st.guard_path),
+		       sp_mempool_path_name(SP_MEMPOOL_PATH_RESET, st.reset_path));
+		sp_mempool_destroy(p);
+	}
+	printf("p50 (p99) in us per instantiation; ratio = default / the cheaper of malloc and "
+	       "decommit (target <= 1.1)\n\n");
+	printf("%-6s %-6s %15s %15s %15s %15s %15s %15s %15s %6s %6s\n", "image", "write",
+	       "default", "decommit", "restore", "other", "malloc", "mmap", "floor", "ratio",
+	       "/floor");
+	static const size_t sizes[] = {64 * KIB, MIB, 16 * MIB};
+	static const size_t ws[] = {4 * KIB, 64 * KIB, MIB, 16 * MIB};
+	struct cell cells[16];
+	int ncells = 0, missed = 0;
+	double worst = 0;
+	for (size_t si = 0; si < 3; si++) {
+		for (size_t wi = 0; wi < 4; wi++) {
+			if (ws[wi] > sizes[si])
+				continue;
+			struct cell *c = &cells[ncells++];
+			c->size = sizes[si];
+			c->w = ws[wi];
+			run_cell(c, quick);
+			double best = c->l[MALLOC].p50 < c->l[DECOMMIT].p50 ? c->l[MALLOC].p50
+			                                                     : c->l[DECOMMIT].p50;
+			double ratio = c->l[DEFAULT].p50 / best;
+			worst = ratio > worst ? ratio : worst;
+			missed += ratio > 1.1;
+			char label[2][24];
+			snprintf(label[0], sizeof(label[0]), "%zuK", c->size / KIB);
+			snprintf(label[1], sizeof(label[1]), "%zuK", c->w / KIB);
+			printf("%-6s %-6s", label[0], label[1]);
+			for (int m = 0; m < NMODES; m++) {
+				char f[32];
+				snprintf(f, sizeof(f), "%.2f (%.1f)", c->l[m].p50 / 1e3,
+				         c->l[m].p99 / 1e3);
+				printf(" %15s", f);
+			}
+			printf(" %5.2fx %5.1fx%s\n", ratio, c->l[DEFAULT].p50 / c->l[FLOOR].p50,
+			       c->unexplained ? "  memory!" : "");
+			fflush(stdout);
 		}
 	}
-	for (size_t i = 0; i < reps + reps / 10; i++) {
-		double t0 = bench_now_ns();
-		unsigned char v = (unsigned char)(i | 1);
-		if (m <= OTHER) {
-			sp_mem_slot s;
-			sp_image *use = img[m == OTHER ? i % 2 : 0];
-			if (sp_mempool_alloc(pool, use, size, &s))
-				exit(1);
-			touch(s.base, size, w, v);
-			if (sp_mempool_free(pool, s.base))
-				exit(1);
-		} else if (m == MMAP) {
-			unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED)
-				exit(1);
-			memcpy(p, bytes, size);
-			touch(p, size, w, v);
-			munmap(p, size);
-		} else {
-			unsigned char *p = malloc(size);
-			if (!p)
-				exit(1);
-			memcpy(p, bytes, size);
-			touch(p, size, w, v);
+	const struct cell *c1 = NULL, *c64 = NULL, *c16 = NULL;
+	long unexplained = 0;
+	for (int k = 0; k < ncells; k++) {
+		if (cells[k].size == MIB && cells[k].w == 64 * KIB)
+			c1 = &cells[k];
+		if (cells[k].size == 64 * KIB && cells[k].w == 4 * KIB)
+			c64 = &cells[k];
+		if (cells[k].size == 16 * MIB && cells[k].w == 4 * KIB)
+			c16 = &cells[k];
+		unexplained += cells[k].unexplained;
+	}
+	printf("\ntarget: every cell within 1.1x of the cheaper of malloc+memcpy and decommit: "
+	       "worst %.2fx, %d of %d cells over %s\n", worst, missed, ncells,
+	       missed ? "MISSED" : "OK");
+	double r1 = c1->l[MMAP].p50 / c1->l[DEFAULT].p50;
+	printf("target: warm vs fresh mmap+memcpy, 1 MiB image, 64 KiB written: %.1fx faster "
+	       "(want >= 10x) %s\n", r1, r1 >= 10 ? "OK" : "MISSED");
+	double r2 = c16->l[DEFAULT].p50 / c64->l[DEFAULT].p50;
+	printf("target: 16 MiB vs 64 KiB image, 4 KiB written: %.2fx the cost (want <= 2x) %s\n",
+	       r2, r2 <= 2 ? "OK" : "MISSED");
+	printf("memory: anonymous memory beyond what warm slots keep (+1 MiB), or kept beyond "
+	       "the budget: %ld bytes %s\n", unexplained, unexplained ? "MISSED" : "OK");
+	free(bytes);
+	return 0;
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+#define NIMG 8
+
+struct tpool {
+	sp_mempool *pool;
+	sp_image *img[2 * NIMG];
+	size_t size, w;
+	int per_thread; /* thread t uses images t*NIMG .. t*NIMG+NIMG-1 */
+	int copy_only;  /* malloc + memcpy instead of the pool */
+	atomic_int go;
+	unsigned long ops;
+};
+
+struct targ {
+	struct tpool *tp;
+	int id;
+};
+
+static void *tmain(void *arg)
+{
+	struct targ *a = arg;
+	struct tpool *tp = a->tp;
+	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
+	while (!atomic_load_explicit(&tp->go, memory_order_acquire))
+		;
+	for (unsigned long k = 0; k < tp->ops; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Zipf-ish over 8 images: image j with weight 1/(j+1). */
+		unsigned u = (unsigned)(x % 2718), j = 0;
+		static const unsigned cum[NIMG] = {1000, 1500, 1833, 2083, 2283, 2450, 2593, 2718};
+		while (u >= cum[j])
+			j++;
+		if (tp->per_thread)
+			j += (unsigned)a->id * NIMG;
+		unsigned char v = (unsigned char)(k | 1);
+		if (tp->copy_only) {
+			unsigned char *p = malloc(tp->size);
+			memcpy(p, bytes, tp->size);
+			touch(p, tp->size, tp->w, v);
 			__asm__ volatile("" : : "r"(p) : "memory");
 			free(p);
+			continue;
 		}
-		double dt = bench_now_ns() - t0;
-		if (i >= reps / 10) /* the first tenth warms up */
-			t[i - reps / 10] = dt;
+		sp_mem_slot s;
+		int err = sp_mempool_alloc(tp->pool, tp->img[j], tp->size, &s);
+		if (err)
+			die("alloc", err);
+		touch(s.base, tp->size, tp->w, v);
+		if ((err = sp_mempool_free(tp->pool, s.base)))
+			die("free", err);
 	}
-	if (pool) {
-		sp_image_release(img[0]);
-		sp_image_release(img[1]);
-		sp_mempool_destroy(pool);
+	return NULL;
+}
+
+/* Instantiations per second of t threads; *hit gets the affine hit rate. */
+static double trun(struct tpool *tp, int t, double *hit)
+{
+	sp_mempool_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
+	if (tp->pool)
+		sp_mempool_get_stats(tp->pool, &a);
+	pthread_t th[16];
+	struct targ args[16];
+	atomic_store(&tp->go, 0);
+	for (int k = 0; k < t; k++) {
+		args[k] = (struct targ){tp, k};
+		pthread_create(&th[k], NULL, tmain, &args[k]);
 	}
-	lat l = summarize(t, reps);
-	free(t);
-	return l;
+	double t0 = bench_now_ns();
+	atomic_store_explicit(&tp->go, 1, memory_order_release);
+	for (int k = 0; k < t; k++)
+		pthread_join(th[k], NULL);
+	double dt = bench_now_ns() - t0;
+	*hit = 0;
+	if (tp->pool) {
+		sp_mempool_get_stats(tp->pool, &b);
+		*hit = (double)(b.affine_hits - a.affine_hits) / (double)(b.allocs - a.allocs);
+	}
+	return (double)tp->ops * t / (dt / 1e9);
+}
+
+static double median3(double *v)
+{
+	qsort(v, 3, sizeof(*v), bench_cmp_double);
+	return v[1];
+}
+
+static void scaling(size_t size, size_t w, int t, int quick, uint32_t shards, uint32_t iflags,
+                    int per_thread)
+{
+	struct tpool tp = {.size = size, .w = w, .per_thread = per_thread};
+	tp.ops = (unsigned long)((size >= MIB ? 20000 : 100000) / (quick ? 4 : 1));
+	sp_mempool_config cfg = {.slots = 16, .slot_bytes = size, .shards = shards,
+	                         .index_flags = iflags};
+	int err = sp_mempool_create(&cfg, &tp.pool);
+	for (int k = 0; !err && k < (per_thread ? 2 : 1) * NIMG; k++)
+		err = sp_image_create(tp.pool, bytes + (size_t)k * 4096, size, 0, &tp.img[k]);
+	if (err)
+		die("pool setup", err);
+	double h1, ht, one[3], many[3], hone[3], hmany[3];
+	for (int r = 0; r < 3; r++) {
+		one[r] = trun(&tp, 1, &h1);
+		hone[r] = h1;
+		many[r] = trun(&tp, t, &ht);
+		hmany[r] = ht;
+	}
+	struct tpool cp = tp;
+	cp.pool = NULL;
+	cp.copy_only = 1;
+	double c1[3], ct[3], dummy;
+	for (int r = 0; r < 3; r++) {
+		c1[r] = trun(&cp, 1, &dummy);
+		ct[r] = trun(&cp, t, &dummy);
+	}
+	double m1 = median3(one), mt = median3(many);
+	printf("%5zuK %5zuK %-8s %-10s %10.0f %10.0f %6.2fx  hit %.3f / %.3f (%+.1f%%)   "
+	       "copy alone %.2fx\n", size / KIB, w / KIB, per_thread ? "own" : "shared",
+	       (iflags & SP_INDEX_HOME_AFFINITY) ? "home" : shards == 1 ? "1 shard" : "cross",
+	       m1, mt, mt / m1, median3(hone), median3(hmany),
+	       100 * (median3(hmany) - median3(hone)) / median3(hone),
+	       median3(ct) / median3(c1));
+	fflush(stdout);
+	for (int k = 0; k < (per_thread ? 2 : 1) * NIMG; k++)
+		sp_image_release(tp.img[k]);
+	sp_mempool_destroy(tp.pool);
+}
+
+static int threads(int t, int quick, int want_shards, uint32_t iflags, int per_thread)
+{
+	bytes = malloc(16 * MIB + 64 * 4096);
+	for (size_t i = 0; i < 16 * MIB + 64 * 4096; i++)
+		bytes[i] = (unsigned char)(i * 131 + 7);
+	printf("instantiations/s, 1 thread vs %d threads on one pool of 16 slots, 8 images each "
+	       "Zipf-chosen (median of 3 alternating runs)\n", t);
+	printf("%6s %6s %-8s %-10s %10s %10s %7s\n", "image", "write", "images", "index",
+	       "1 thread", "threads", "ratio");
+	static const size_t cells[2][2] = {{MIB, 64 * KIB}, {64 * KIB, 4 * KIB}};
+	for (int c = 0; c < 2; c++) {
+		if (want_shards >= 0) {
+			scaling(cells[c][0], cells[c][1], t, quick, (uint32_t)want_shards, iflags,
+			        per_thread);
+			continue;
+		}
+		/* The default, then the two index modes on one shard per thread. */
+		scaling(cells[c][0], cells[c][1], t, quick, 0, 0, per_thread);
+		scaling(cells[c][0], cells[c][1], t, quick, (uint32_t)t, 0, per_thread);
+		scaling(cells[c][0], cells[c][1], t, quick, (uint32_t)t, SP_INDEX_HOME_AFFINITY,
+		        per_thread);
+	}
+	free(bytes);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-	static const size_t sizes[] = {64 * KIB, 1 * MIB, 16 * MIB};
-	static const size_t ws[] = {4 * KIB, 64 * KIB, 1 * MIB};
-	unsigned char *bytes = malloc(16 * MIB);
-	for (size_t i = 0; i < 16 * MIB; i++)
-		bytes[i] = (unsigned char)(i * 131 + 7);
-	{
-		sp_mempool_config cfg = {.slots = 1};
-		sp_mempool *p;
-		sp_mempool_stats st = {.size = sizeof(st)};
-		if (sp_mempool_create(&cfg, &p) == 0 && sp_mempool_get_stats(p, &st) == 0) {
-			printf("bench_mempool: track path %u (2 = written pages), decommit path %u, "
-			       "guard path %u\n", st.track_path, st.decommit_path, st.guard_path);
-			sp_mempool_destroy(p);
+	int quick = 0, t = 0, shards = -1, per_thread = 0;
+	uint32_t iflags = 0;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--quick") || !strcmp(argv[k], "quick"))
+			quick = 1;
+		else if (!strcmp(argv[k], "--threads") && k + 1 < argc)
+			t = atoi(argv[++k]);
+		else if (!strcmp(argv[k], "--shards") && k + 1 < argc)
+			shards = atoi(argv[++k]);
+		else if (!strcmp(argv[k], "--home-affinity"))
+			iflags |= SP_INDEX_HOME_AFFINITY;
+		else if (!strcmp(argv[k], "--per-thread-images"))
+			per_thread = 1;
+		else {
+			fprintf(stderr, "usage: bench_mempool [--quick] [--threads T [--shards S] "
+			                "[--home-affinity] [--per-thread-images]]\n");
+			return 2;
 		}
 	}
-	printf("%-8s %-7s %-10s %12s %12s %10s\n", "image", "written", "mode", "p50 (us)",
-	       "p99 (us)", "mmap/mode");
-	lat warm_1m_64k = {0, 0}, mmap_1m_64k = {0, 0}, warm_64k_4k = {0, 0}, warm_16m_4k = {0, 0};
-	for (size_t si = 0; si < 3; si++) {
-		for (size_t wi = 0; wi < 3; wi++) {
-			size_t size = sizes[si], w = ws[wi];
-			if (w > size)
-				continue;
-			/* Baselines cost what they copy: fewer runs for big images. */
-			size_t base_reps = (size >= 16 * MIB ? 100 : size >= MIB ? 1000 : 4000);
-			size_t pool_reps = w >= MIB ? 500 : 4000;
-			lat l[NMODES];
-			for (int m = 0; m < NMODES; m++)
-				l[m] = run((enum mode)m, bytes, size, w,
-				           (m <= OTHER ? pool_reps : base_reps) / (quick ? 4 : 1));
-			for (int m = 0; m < NMODES; m++)
-				printf("%-8zu %-7zu %-10s %12.2f %12.2f %9.1fx\n", size / KIB, w / KIB,
-				       mode_name[m], l[m].p50 / 1e3, l[m].p99 / 1e3, l[MMAP].p50 / l[m].p50);
-			if (size == MIB && w == 64 * KIB)
-				warm_1m_64k = l[WARM], mmap_1m_64k = l[MMAP];
-			if (w == 4 * KIB && size == 64 * KIB)
-				warm_64k_4k = l[WARM];
-			if (w == 4 * KIB && size == 16 * MIB)
-				warm_16m_4k = l[WARM];
-		}
+	if (t < 0 || t > 16 || (per_thread && t > 2)) {
+		fprintf(stderr, "bench_mempool: --threads 1..16 (2 with --per-thread-images)\n");
+		return 2;
 	}
-	double r1 = mmap_1m_64k.p50 / warm_1m_64k.p50;
-	double r2 = warm_16m_4k.p50 / warm_64k_4k.p50;
-	printf("target 1: warm vs fresh mmap+memcpy, 1 MiB image, 64 KiB written: %.1fx faster "
-	       "(p99 %.1fx; want >= 10x) %s\n", r1, mmap_1m_64k.p99 / warm_1m_64k.p99,
-	       r1 >= 10 ? "OK" : "MISSED");
-	printf("target 2: warm 16 MiB / 64 KiB image, 4 KiB written: %.2fx the cost "
-	       "(p99 %.2fx; want <= 2x) %s\n", r2, warm_16m_4k.p99 / warm_64k_4k.p99,
-	       r2 <= 2 ? "OK" : "MISSED");
-	free(bytes);
-	return 0;
+	return t ? threads(t, quick, shards, iflags, per_thread) : matrix(quick);
 }

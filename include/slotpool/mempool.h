@@ -73,6 +73,13 @@ typedef struct sp_image sp_image;
 #define SP_MEMPOOL_NO_GUARD_INSTALL (1u << 3)   /* guards are PROT_NONE mappings */
 #define SP_MEMPOOL_NO_AFFINITY (1u << 4)        /* ignore warm images: every alloc
                                                    of an image maps it afresh */
+/* Config flags: force one reset strategy (default: adaptive, see below). */
+#define SP_MEMPOOL_RESET_DECOMMIT (1u << 5) /* restore keep_resident_bytes in
+                                               place, decommit the rest of what
+                                               was written (implied by
+                                               keep_resident_bytes > 0) */
+#define SP_MEMPOOL_RESET_RESTORE (1u << 6)  /* restore every written page in
+                                               place, within max_resident_bytes */
 
 /* Largest reservation a pool makes: 2^46 bytes (64 TiB). */
 #define SP_MEMPOOL_MAX_RESERVATION (UINT64_C(1) << 46)
@@ -83,14 +90,21 @@ typedef struct sp_image sp_image;
  */
 typedef struct sp_mempool_config {
 	uint32_t slots;                 /* 0: 16. At most 2^30. */
-	uint32_t max_unused_warm_slots; /* 0: always reuse a warm slot before a cold
-	                                   one (see sp_index_config) */
+	uint32_t max_unused_warm_slots; /* warm budget of the index (see
+	                                   sp_index_config): while fewer slots
+	                                   are warm, an image without a warm slot
+	                                   takes a cold one rather than another
+	                                   image's. 0: slots (a warm slot costs
+	                                   only its mappings; its resident bytes
+	                                   are bounded by max_resident_bytes) */
 	uint64_t slot_bytes;            /* max accessible bytes per slot; 0: 1 MiB */
 	uint64_t guard_bytes;           /* guard after each slot (and one before
 	                                   slot 0); 0: 64 KiB. */
-	uint64_t keep_resident_bytes;   /* restored in place on free; 0: none
-	                                   (everything written is decommitted).
-	                                   At most slot_bytes. */
+	uint64_t keep_resident_bytes;   /* SP_MEMPOOL_RESET_DECOMMIT only: bytes
+	                                   restored in place on free, the rest of
+	                                   what was written is decommitted. > 0
+	                                   selects that strategy. At most
+	                                   slot_bytes. 0: the adaptive reset. */
 	uint32_t decommit_batch;        /* freed slots whose decommits are issued
 	                                   together; 0 or 1: at each free. At most
 	                                   SP_MEMPOOL_MAX_BATCH and at most slots. */
@@ -98,7 +112,12 @@ typedef struct sp_mempool_config {
 	uint32_t flags;                 /* SP_MEMPOOL_NO_* */
 	uint32_t index_flags;           /* passed to the index: SP_INDEX_* flags
 	                                   (SP_INDEX_HOME_AFFINITY) */
-	uint64_t reserved0;             /* must be zero */
+	uint64_t max_resident_bytes;    /* bytes that warm slots together keep
+	                                   resident after a reset in place (past
+	                                   it, the least recently freed warm
+	                                   slots' pages are decommitted first).
+	                                   0: 1/16 of the machine's memory, at
+	                                   most slots * slot_bytes. */
 	uint32_t map_headroom;          /* mappings (VMAs) every pool of the
 	                                   process together leaves to the rest of
 	                                   it: allocs that would pass
@@ -128,6 +147,15 @@ typedef struct sp_mem_slot {
 #define SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE 1
 #define SP_MEMPOOL_GUARD_PROT_NONE 0
 #define SP_MEMPOOL_GUARD_INSTALL 1
+#define SP_MEMPOOL_RESET_PATH_ADAPTIVE 0 /* cost model: restore or decommit */
+#define SP_MEMPOOL_RESET_PATH_DECOMMIT 1 /* SP_MEMPOOL_RESET_DECOMMIT */
+#define SP_MEMPOOL_RESET_PATH_RESTORE 2  /* SP_MEMPOOL_RESET_RESTORE */
+
+/* What sp_mempool_path_name names. */
+#define SP_MEMPOOL_PATH_TRACK 0    /* stats.track_path */
+#define SP_MEMPOOL_PATH_DECOMMIT 1 /* stats.decommit_path */
+#define SP_MEMPOOL_PATH_GUARD 2    /* stats.guard_path */
+#define SP_MEMPOOL_PATH_RESET 3    /* stats.reset_path */
 
 /*
  * A snapshot of a pool (sp_mempool_get_stats). Set `size` first: the
@@ -151,6 +179,10 @@ typedef struct sp_mempool_stats {
 	                               reservation's and one per live image
 	                               (the pool's own count, an upper bound) */
 	uint32_t max_map_count;     /* vm.max_map_count read at create */
+	uint32_t reset_path;        /* SP_MEMPOOL_RESET_PATH_* */
+	uint32_t peak_in_use;       /* most slots in use at once (with several
+	                               shards: the sum of each shard's peak, an
+	                               upper bound) */
 	uint64_t map_limit;         /* mappings all pools of the process may hold */
 	uint64_t process_mappings;  /* mappings all pools of the process hold */
 	uint64_t reservation_bytes; /* address space reserved */
@@ -158,6 +190,7 @@ typedef struct sp_mempool_stats {
 	uint64_t resident_warm_bytes;   /* bytes warm slots keep resident: private
 	                                   pages counted by PAGEMAP_SCAN, else the
 	                                   range restored in place */
+	uint64_t max_resident_bytes;    /* the budget of resident_warm_bytes */
 	uint64_t allocs;            /* successful allocs */
 	uint64_t affine_hits;       /* allocs that reused a slot warm for the image */
 	uint64_t remaps;            /* allocs that had to map an image or zeros */
@@ -175,6 +208,19 @@ typedef struct sp_mempool_stats {
 	uint64_t decommit_bytes;    /* bytes decommitted */
 	uint64_t reset_bytes;       /* bytes restored in place (memset/copy-back) */
 	uint64_t reset_failures;    /* frees whose reset failed (slot rebuilt) */
+	uint64_t resets_in_place;   /* frees that restored what was written */
+	uint64_t resets_decommit;   /* frees that decommitted what was written */
+	uint64_t resets_scanned;    /* frees that asked PAGEMAP_SCAN what to reset */
+	uint64_t pages_compared;    /* pages a reset in place compared with the
+	                               image (or zeros) */
+	uint64_t pages_restored;    /* of those, pages that differed and were
+	                               copied back */
+	uint64_t trimmed_bytes;     /* kept pages nobody wrote lately, decommitted
+	                               by the adaptive reset */
+	uint64_t budget_reclaims;   /* warm slots whose kept pages were
+	                               decommitted for max_resident_bytes or
+	                               sp_mempool_trim */
+	uint64_t budget_bytes;      /* bytes those decommits released */
 } sp_mempool_stats;
 
 /* Per image (sp_image_get_stats); `size` as for sp_mempool_stats. */
@@ -346,6 +392,29 @@ SP_API int sp_mempool_flush(sp_mempool *pool);
  * briefly.
  */
 SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out);
+
+/*
+ * sp_mempool_trim: decommit kept pages of warm slots, least recently freed
+ * first, until at most max_resident_bytes stay resident in warm slots (0:
+ * release them all). Warm slots stay warm: their image stays mapped and
+ * their affinity stays; their next user faults the pages back in from the
+ * image (or zeros). Slots in use are not touched. Frees that run at the
+ * same time may keep pages again.
+ * Errors: -EINVAL pool NULL. A decommit the kernel refuses marks its slot
+ * to be rebuilt before its next use (counted in reset_failures).
+ * Thread-safe; takes the pool's reclaim lock. Cost: O(slots) and one
+ * madvise per slot trimmed.
+ */
+SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes);
+
+/*
+ * sp_mempool_path_name: the name of a feature path reported in the stats:
+ * kind is SP_MEMPOOL_PATH_TRACK, _DECOMMIT, _GUARD or _RESET and value the
+ * stats field ("present", "process_madvise", "guard_install",
+ * "adaptive"...). NULL for an unknown kind or value. Static storage,
+ * thread-safe, O(1).
+ */
+SP_API const char *sp_mempool_path_name(int kind, uint32_t value);
 
 /*
  * sp_mempool_report: the exhaustion report: one entry per image with slots

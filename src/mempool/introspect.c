@@ -32,7 +32,10 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	st.decommit_path = pool->decommit_path;
 	st.guard_path = pool->guard_path;
 	st.reservation_bytes = pool->res_len;
-	st.resident_warm_bytes = is.unused_bytes_resident;
+	st.resident_warm_bytes = sp__kept_warm(pool);
+	st.max_resident_bytes = pool->max_resident;
+	st.reset_path = pool->reset_mode;
+	st.peak_in_use = is.peak_in_use;
 	st.cold_picks = is.cold_picks;
 	st.warm_steals = is.warm_steals;
 	st.mappings = (uint32_t)atomic_load_explicit(&pool->maps, memory_order_relaxed);
@@ -52,7 +55,48 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	st.reset_bytes = sp__counter(pool, SP__C_RESET_BYTES);
 	st.reset_failures = sp__counter(pool, SP__C_RESET_FAILURES);
 	st.resident_in_use_bytes = sp__counter(pool, SP__C_RESIDENT_OUT);
+	st.resets_in_place = sp__counter(pool, SP__C_RESETS_IN_PLACE);
+	st.resets_decommit = sp__counter(pool, SP__C_RESETS_DECOMMIT);
+	st.resets_scanned = sp__counter(pool, SP__C_RESETS_SCANNED);
+	st.pages_compared = sp__counter(pool, SP__C_PAGES_COMPARED);
+	st.pages_restored = sp__counter(pool, SP__C_PAGES_RESTORED);
+	st.trimmed_bytes = sp__counter(pool, SP__C_TRIMMED_BYTES);
+	st.budget_reclaims = sp__counter(pool, SP__C_BUDGET_RECLAIMS);
+	st.budget_bytes = sp__counter(pool, SP__C_BUDGET_BYTES);
 	return sp__sized_copy(out, &st, (uint32_t)sizeof(st));
+}
+
+SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes)
+{
+	if (!pool)
+		return -EINVAL;
+	sp__fork_check(pool);
+	pthread_mutex_lock(&pool->reclaim_mu);
+	uint64_t warm = sp__kept_warm(pool);
+	if (warm > max_resident_bytes)
+		(void)sp__reclaim_bytes(pool, warm - max_resident_bytes);
+	pthread_mutex_unlock(&pool->reclaim_mu);
+	return 0;
+}
+
+SP_API const char *sp_mempool_path_name(int kind, uint32_t value)
+{
+	static const char *const track[] = {"high_water", "present", "written"};
+	static const char *const decommit[] = {"madvise", "process_madvise"};
+	static const char *const guard[] = {"prot_none", "guard_install"};
+	static const char *const reset[] = {"adaptive", "decommit", "restore"};
+	switch (kind) {
+	case SP_MEMPOOL_PATH_TRACK:
+		return value < 3 ? track[value] : NULL;
+	case SP_MEMPOOL_PATH_DECOMMIT:
+		return value < 2 ? decommit[value] : NULL;
+	case SP_MEMPOOL_PATH_GUARD:
+		return value < 2 ? guard[value] : NULL;
+	case SP_MEMPOOL_PATH_RESET:
+		return value < 3 ? reset[value] : NULL;
+	default:
+		return NULL;
+	}
 }
 
 static int cmp_holder(const void *a, const void *b)

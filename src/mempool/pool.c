@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pool.h"
 
@@ -37,7 +38,10 @@
 #define DEF_MAX_MAP_COUNT 65530u
 #define KNOWN_FLAGS                                                                          \
 	(SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE | \
-	 SP_MEMPOOL_NO_GUARD_INSTALL | SP_MEMPOOL_NO_AFFINITY)
+	 SP_MEMPOOL_NO_GUARD_INSTALL | SP_MEMPOOL_NO_AFFINITY | SP_MEMPOOL_RESET_DECOMMIT |    \
+	 SP_MEMPOOL_RESET_RESTORE)
+/* The default budget of kept bytes: this share of the machine's memory. */
+#define DEF_RESIDENT_SHARE 16
 
 static inline uint64_t max64(uint64_t a, uint64_t b)
 {
@@ -88,7 +92,7 @@ static void release_slot(sp_mempool *p, uint32_t i, int wake)
 	s->kept_out = 0;
 	/* Once FREE, a reclaimer may own the record: read it before. */
 	uint64_t kept = s->rebuild ? 0 : s->kept;
-	atomic_store_explicit(&s->freed_at, sp__now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&s->freed_at, sp__age_clock(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
 	int err = sp_index_free(p->ix, i, kept);
 	(void)err;
@@ -134,7 +138,7 @@ int sp__mempool_purge_image(sp_mempool *p, sp_image *img)
 		}
 		/* The index stamps it as just freed; so do we. */
 		uint64_t kept = s->rebuild ? 0 : s->kept;
-		atomic_store_explicit(&s->freed_at, sp__now_ns(), memory_order_relaxed);
+		atomic_store_explicit(&s->freed_at, sp__age_clock(), memory_order_relaxed);
 		atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
 		(void)sp_index_free(p->ix, i, kept);
 	}
@@ -175,8 +179,12 @@ static void set_map_limit(sp_mempool *p, const sp_mempool_config *cfg)
 
 SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 {
-	if (!cfg || !out || (cfg->flags & ~KNOWN_FLAGS) || cfg->reserved32 || cfg->reserved0 ||
+	if (!cfg || !out || (cfg->flags & ~KNOWN_FLAGS) || cfg->reserved32 ||
 	    (cfg->index_flags & ~SP_INDEX_HOME_AFFINITY))
+		return -EINVAL;
+	unsigned reset_flags = cfg->flags & (SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_RESET_RESTORE);
+	if (reset_flags == (SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_RESET_RESTORE) ||
+	    (cfg->keep_resident_bytes && (cfg->flags & SP_MEMPOOL_RESET_RESTORE)))
 		return -EINVAL;
 	for (size_t k = 0; k < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); k++)
 		if (cfg->reserved[k])
@@ -207,6 +215,18 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	p->guard_bytes = guard;
 	p->stride = slot_bytes + guard;
 	p->keep = cfg->keep_resident_bytes;
+	p->reset_mode = (p->keep || (cfg->flags & SP_MEMPOOL_RESET_DECOMMIT))
+	                        ? SP_MEMPOOL_RESET_PATH_DECOMMIT
+	                : (cfg->flags & SP_MEMPOOL_RESET_RESTORE) ? SP_MEMPOOL_RESET_PATH_RESTORE
+	                                                            : SP_MEMPOOL_RESET_PATH_ADAPTIVE;
+	p->max_resident = cfg->max_resident_bytes;
+	if (!p->max_resident) {
+		long pages = sysconf(_SC_PHYS_PAGES);
+		uint64_t mem = pages > 0 ? (uint64_t)pages * pg : (uint64_t)1 << 30;
+		p->max_resident = mem / DEF_RESIDENT_SHARE;
+		if (p->max_resident > nslots * slot_bytes)
+			p->max_resident = nslots * slot_bytes;
+	}
 	p->batch = (uint32_t)batch;
 	p->flags = cfg->flags;
 	p->res_len = total;
@@ -220,9 +240,13 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 		pool_free(p);
 		return -ENOMEM;
 	}
+	/* A warm slot costs only its mappings (its resident bytes are bounded
+	 * by max_resident_bytes): by default keep every slot warm for its
+	 * image and reuse another image's slot only when no cold one is left. */
 	sp_index_config icfg = {
 		.capacity = p->nslots,
-		.max_unused_warm_slots = cfg->max_unused_warm_slots,
+		.max_unused_warm_slots = cfg->max_unused_warm_slots ? cfg->max_unused_warm_slots
+		                                                    : p->nslots,
 		.shards = cfg->shards,
 		.flags = cfg->index_flags,
 	};
@@ -401,9 +425,6 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 		release_slot(p, i, 1);
 		return -EINVAL;
 	}
-	s->kept_out = s->rebuild ? 0 : s->kept;
-	sp__count(p, SP__C_RESIDENT_OUT, s->kept_out);
-
 	err = sp__slot_prepare(p, i, img, acc);
 	if (err) {
 		if (err == SP__EMAPS) {
@@ -417,6 +438,9 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 		release_slot(p, i, 1);
 		return err;
 	}
+	/* Its kept pages are its user's now, no longer warm. */
+	s->kept_out = s->kept;
+	sp__count(p, SP__C_RESIDENT_OUT, s->kept_out);
 	sp__count(p, SP__C_ALLOCS, 1);
 	out->base = sp__slot_base(p, i);
 	out->index = i;
@@ -452,6 +476,46 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 	return sp__slot_grow(pool, i, new_accessible);
 }
 
+/*
+ * Once slot i (reset, not yet back in the index) joins the warm slots,
+ * their kept bytes must stay within max_resident_bytes: the least recently
+ * freed warm slots give theirs up first (down to 15/16 of the budget, so
+ * that one walk serves many frees), then this slot if that is not enough.
+ * Nothing to do while every slot's kept bytes together fit.
+ */
+static int keep_within_budget(sp_mempool *p, uint32_t i, struct sp__ranges *d)
+{
+	struct sp__mslot *s = &p->slots[i];
+	if (atomic_load_explicit(&p->kept_total, memory_order_relaxed) <= p->max_resident ||
+	    !s->kept)
+		return 0;
+	uint64_t warm = sp__kept_warm(p) + s->kept_out; /* once it is back */
+	if (warm <= p->max_resident)
+		return 0;
+	pthread_mutex_lock(&p->reclaim_mu);
+	warm = sp__kept_warm(p) + s->kept_out;
+	if (warm > p->max_resident) {
+		uint64_t need = warm - p->max_resident;
+		uint64_t want = need + (need < s->kept ? p->max_resident / 16 : 0);
+		uint64_t got = sp__reclaim_bytes(p, want);
+		if (got < need) {
+			/* Every other warm slot is already empty: drop this
+			 * one's pages too (they are pristine: a decommit only
+			 * makes the next user fault them in). */
+			d->n = 0;
+			d->r[d->n].base = sp__slot_base(p, i);
+			d->r[d->n].len = s->hw;
+			d->n = s->hw ? 1 : 0;
+			sp__count(p, SP__C_BUDGET_RECLAIMS, 1);
+			sp__count(p, SP__C_BUDGET_BYTES, s->kept);
+			sp__slot_set_kept(p, i, 0);
+			s->priv = 0;
+		}
+	}
+	pthread_mutex_unlock(&p->reclaim_mu);
+	return 0;
+}
+
 SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 {
 	uint32_t i;
@@ -469,6 +533,8 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 
 	struct sp__ranges d;
 	err = sp__reset(pool, i, &d);
+	if (!err && pool->reset_mode != SP_MEMPOOL_RESET_PATH_DECOMMIT)
+		err = keep_within_budget(pool, i, &d);
 	if (!err && d.n && pool->batch > 1) {
 		pthread_mutex_lock(&pool->mu);
 		if (pool->niov + d.n > SP__OS_IOV_MAX)

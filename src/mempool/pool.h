@@ -52,6 +52,14 @@ enum sp__ctr {
 	SP__C_MAP_REFUSALS,   /* allocs refused by the mappings budget */
 	SP__C_MAP_RECLAIMS,   /* warm slots whose mappings were reclaimed */
 	SP__C_RESIDENT_OUT,   /* kept bytes of slots in use (signed deltas) */
+	SP__C_RESETS_IN_PLACE,
+	SP__C_RESETS_DECOMMIT,
+	SP__C_RESETS_SCANNED,
+	SP__C_PAGES_COMPARED,
+	SP__C_PAGES_RESTORED,
+	SP__C_TRIMMED_BYTES,
+	SP__C_BUDGET_RECLAIMS,
+	SP__C_BUDGET_BYTES,
 	SP__NCTR
 };
 
@@ -72,6 +80,7 @@ struct sp_image {
 	 * an alloc publishes its holder, then reads it (see image.c). */
 	atomic_int dead;
 	atomic_uint_fast64_t remaps;      /* slots mapped with it */
+	atomic_uint dirty16;  /* pages its users write per use, x16 (reset.c) */
 	atomic_uint_fast64_t hits_retired; /* affine hits of slots that no
 	                                      longer map it */
 	sp_image *prev, *next; /* pool->images (live) or pool->dead_images */
@@ -95,16 +104,24 @@ struct sp__mslot {
 	uint64_t accessible; /* bytes currently read-write */
 	uint64_t hw;         /* high-water accessible since the last reset */
 	uint64_t mapped_hi;  /* high-water accessible since the last remap */
-	uint64_t kept;       /* bytes left resident by the last reset */
+	atomic_uint_fast64_t kept; /* bytes left resident by the last reset
+	                              (reclaimers read it of FREE slots) */
 	uint64_t kept_out;   /* kept when handed out (counted in resident_out) */
 	/* Read by reclaimers that do not hold the slot, hence atomics. */
-	atomic_uint_fast64_t freed_at; /* CLOCK_MONOTONIC ns of the last free */
+	atomic_uint_fast64_t freed_at; /* sp__age_clock() at the last free */
 	atomic_uint_fast64_t hits;     /* affine hits since img was mapped */
 	atomic_uint maps;    /* mappings this slot adds to the reservation's */
 	atomic_uchar state;  /* enum sp__mslot_state */
 	uint8_t rebuild;     /* a reset or remap failed: remap before reuse */
 	uint8_t frag;        /* VMAs a fresh mapping may have left apart from
 	                        their neighbours (slot.c) */
+	/* What the adaptive reset learnt of this slot's users (reset.c). */
+	uint32_t dirty16;    /* pages changed per use, x16, decayed */
+	uint32_t priv;       /* private pages as last counted (a scan), or
+	                        at least (the changed pages of a direct reset) */
+	uint32_t scan_ns;    /* what a PAGEMAP_SCAN of it took, decayed */
+	uint32_t cmp_ps;     /* picoseconds to compare (and restore) a page */
+	uint32_t resets;     /* since it was mapped */
 };
 
 struct sp_mempool {
@@ -124,6 +141,10 @@ struct sp_mempool {
 	unsigned flags;
 	uint32_t track, decommit_path, guard_path; /* SP_MEMPOOL_* paths */
 	int forked;           /* this process is a child that reopened os */
+	uint32_t reset_mode;  /* SP_MEMPOOL_RESET_PATH_* */
+	uint64_t max_resident; /* budget of kept bytes in warm slots */
+	atomic_uint_fast64_t kept_total; /* kept bytes of every slot */
+	atomic_uint nokey_dirty16; /* dirty16 of slots without an image */
 	struct sp__mslot *slots;
 	/* decommit batch */
 	uint32_t *pend;
@@ -195,9 +216,17 @@ struct sp__ranges {
 int sp__reset(sp_mempool *p, uint32_t i, struct sp__ranges *d);
 /* Decommit n ranges (process_madvise or madvise each). */
 int sp__decommit(sp_mempool *p, const sp__os_range *r, size_t n);
+/* Start slot i's learning for img (NULL: zeros), when it is mapped. */
+void sp__reset_learn_from(sp_mempool *p, uint32_t i, const sp_image *img);
+/* Change held or claimed slot i's kept bytes, keeping kept_total. */
+void sp__slot_set_kept(sp_mempool *p, uint32_t i, uint64_t kept);
+/* Bytes warm slots keep resident now. */
+uint64_t sp__kept_warm(const sp_mempool *p);
 
 /* ---- reclaim (reclaim.c) ---- */
 uint64_t sp__now_ns(void);
+/* The clock of slots' free stamps (coarse: a few ns to read). */
+uint64_t sp__age_clock(void);
 /* Claim FREE slot i for a reclaimer (0) or fail (-EBUSY). */
 int sp__slot_claim(sp_mempool *p, uint32_t i);
 /* Move slot i, which the index just handed us, from FREE to `state`,
@@ -206,6 +235,9 @@ void sp__slot_take(sp_mempool *p, uint32_t i, unsigned state);
 /* Take back at least `need` mappings from warm slots, least recently
  * used first, skipping slot `self`. Returns the number taken back. */
 uint64_t sp__reclaim_maps(sp_mempool *p, uint64_t need, uint32_t self);
+/* Decommit warm slots' kept pages, least recently used first, until at
+ * least `need` bytes are released. Returns the bytes released. */
+uint64_t sp__reclaim_bytes(sp_mempool *p, uint64_t need);
 
 /* ---- pool.c ---- */
 /* Issue the batched decommits and return the slots to the index; under mu. */

@@ -9,7 +9,8 @@
  * reclaim waits for that store (sp__slot_take): reclaiming one slot costs
  * a few system calls.
  *
- * Age order: every free stamps the slot with CLOCK_MONOTONIC. A reclaim
+ * Age order: every free stamps the slot with CLOCK_MONOTONIC_COARSE (a
+ * tick of 1-4 ms). A reclaim
  * walks the slots twice with no memory of its own: the first walk sums
  * what each age class (powers of two of the age) could give back, the
  * second takes from the oldest classes down to the one that covers the
@@ -26,6 +27,15 @@ uint64_t sp__now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+uint64_t sp__age_clock(void)
+{
+	/* A few ns instead of a few tens: every free stamps its slot, and a
+	 * tick (1-4 ms) is fine enough for ages compared by powers of two. */
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
@@ -58,34 +68,82 @@ static unsigned age_class(uint64_t now, uint64_t then)
 	return age ? 63u - (unsigned)__builtin_clzll(age) : 0u;
 }
 
-uint64_t sp__reclaim_maps(sp_mempool *p, uint64_t need, uint32_t self)
+/* What a warm slot could give back: its mappings, or its kept bytes. The
+ * owner writes these while it holds the slot; a reclaimer reads them of
+ * FREE slots only as a hint, and again once it has claimed the slot. */
+enum what { MAPS, BYTES };
+
+static uint64_t has(const struct sp__mslot *s, enum what w)
 {
-	uint64_t now = sp__now_ns(), sum[64] = {0};
-	for (uint32_t i = 0; i < p->nslots; i++) {
-		const struct sp__mslot *s = &p->slots[i];
-		if (i != self && s->maps &&
-		    atomic_load_explicit(&s->state, memory_order_relaxed) == SP__MS_FREE)
-			sum[age_class(now, s->freed_at)] += s->maps;
-	}
-	unsigned cut = 64;
-	uint64_t have = 0;
-	while (cut > 0 && have < need)
-		have += sum[--cut];
-	uint64_t got = 0;
-	for (uint32_t i = 0; i < p->nslots && got < need; i++) {
-		struct sp__mslot *s = &p->slots[i];
-		if (i == self || !s->maps ||
-		    atomic_load_explicit(&s->state, memory_order_relaxed) != SP__MS_FREE ||
-		    age_class(now, s->freed_at) < cut || sp__slot_claim(p, i))
-			continue;
-		uint32_t before = s->maps;
+	return w == MAPS ? s->maps : s->kept;
+}
+
+/* Give back slot i's `w` (claimed). Returns what it released. */
+static uint64_t give_back(sp_mempool *p, uint32_t i, enum what w)
+{
+	struct sp__mslot *s = &p->slots[i];
+	uint64_t before = has(s, w);
+	if (!before)
+		return 0;
+	if (w == MAPS) {
 		/* A failed blank leaves the slot to be rebuilt by its next
 		 * user; its mappings stay counted. */
-		if (s->maps && sp__slot_blank(p, i) == 0) {
-			got += before;
-			sp__count(p, SP__C_MAP_RECLAIMS, 1);
+		if (sp__slot_blank(p, i))
+			return 0;
+		sp__count(p, SP__C_MAP_RECLAIMS, 1);
+		return before - has(s, w);
+	}
+	/* Kept pages are pristine: decommitting them only makes the next
+	 * user fault them in again. */
+	uint64_t len = s->accessible > s->mapped_hi ? s->accessible : s->mapped_hi;
+	if (len && sp__os_decommit(sp__slot_base(p, i), len)) {
+		sp__slot_failed(p, i);
+		return before;
+	}
+	sp__slot_set_kept(p, i, 0);
+	s->priv = 0;
+	sp__count(p, SP__C_BUDGET_RECLAIMS, 1);
+	sp__count(p, SP__C_BUDGET_BYTES, before);
+	return before;
+}
+
+static uint64_t reclaim(sp_mempool *p, enum what w, uint64_t need, uint32_t self)
+{
+	uint64_t now = sp__age_clock(), sum[64] = {0};
+	for (uint32_t i = 0; i < p->nslots; i++) {
+		const struct sp__mslot *s = &p->slots[i];
+		if (i != self && atomic_load_explicit(&s->state, memory_order_relaxed) == SP__MS_FREE)
+			sum[age_class(now, s->freed_at)] += has(s, w);
+	}
+	unsigned cut = 64;
+	uint64_t avail = 0;
+	while (cut > 0 && avail < need)
+		avail += sum[--cut];
+	uint64_t got = 0;
+	/* Everything older than the cut class is needed; then the cut class
+	 * until the need is met. */
+	for (int pass = 0; pass < 2 && got < need; pass++) {
+		for (uint32_t i = 0; i < p->nslots && got < need; i++) {
+			struct sp__mslot *s = &p->slots[i];
+			if (i == self || !has(s, w) ||
+			    atomic_load_explicit(&s->state, memory_order_relaxed) != SP__MS_FREE)
+				continue;
+			unsigned cls = age_class(now, s->freed_at);
+			if ((pass == 0 ? cls <= cut : cls != cut) || sp__slot_claim(p, i))
+				continue;
+			got += give_back(p, i, w);
+			atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
 		}
-		atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
 	}
 	return got;
+}
+
+uint64_t sp__reclaim_maps(sp_mempool *p, uint64_t need, uint32_t self)
+{
+	return reclaim(p, MAPS, need, self);
+}
+
+uint64_t sp__reclaim_bytes(sp_mempool *p, uint64_t need)
+{
+	return reclaim(p, BYTES, need, UINT32_MAX);
 }

@@ -133,11 +133,26 @@ int sp__slot_arm(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
 	return sp__os_track_clean(&p->os, sp__slot_base(p, i) + from, to - from);
 }
 
+void sp__slot_set_kept(sp_mempool *p, uint32_t i, uint64_t kept)
+{
+	struct sp__mslot *s = &p->slots[i];
+	if (kept != s->kept)
+		atomic_fetch_add_explicit(&p->kept_total, kept - s->kept, memory_order_relaxed);
+	s->kept = kept;
+}
+
+uint64_t sp__kept_warm(const sp_mempool *p)
+{
+	uint64_t total = atomic_load_explicit(&p->kept_total, memory_order_relaxed);
+	uint64_t out = sp__counter(p, SP__C_RESIDENT_OUT);
+	return total > out ? total - out : 0;
+}
+
 void sp__slot_failed(sp_mempool *p, uint32_t i)
 {
 	struct sp__mslot *s = &p->slots[i];
 	s->rebuild = 1;
-	s->kept = 0;
+	sp__slot_set_kept(p, i, 0);
 	s->mapped_hi = max64(max64(s->mapped_hi, s->hw), s->accessible);
 	/* Whatever is mapped now, a rebuild will bring it down again; until
 	 * then count the worst (a budget that cannot cover it stays over
@@ -183,7 +198,7 @@ static int relayout(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 	s->mapped_hi = ext;
 	s->img = NULL;
 	atomic_store_explicit(&s->img_id, 0, memory_order_relaxed);
-	s->kept = 0;
+	sp__slot_set_kept(p, i, 0);
 	s->rebuild = 1;
 	int err = 0;
 	if (scratch && ext) {
@@ -223,6 +238,7 @@ static int relayout(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 	atomic_store_explicit(&s->img_id, img ? img->id : 0, memory_order_relaxed);
 	s->rebuild = 0;
 	s->accessible = s->hw = s->mapped_hi = acc;
+	sp__reset_learn_from(p, i, img);
 	return 0;
 }
 

@@ -7,9 +7,10 @@
  * SP_FUZZ_VALGRIND in the environment keeps to the paths valgrind models),
  * then each operation is an opcode byte and its arguments: image create,
  * retain, release; alloc (with or without an image, valid and invalid
- * sizes); write; grow; free (valid, double, bogus base); flush; fork (the
- * child runs the next operations on its copy, the parent then runs them
- * too).
+ * sizes); write; grow; free (valid, double, bogus base); flush; trim; fork
+ * (the child runs the next operations on its copy, the parent then runs
+ * them too). The header also picks the reset strategy (adaptive, decommit,
+ * restore) and sometimes a resident budget of one page.
  *
  * A byte model keeps what every slot in use must hold: the image's bytes at
  * its offset and zeros elsewhere at alloc, then the fuzzer's writes, zeros
@@ -115,6 +116,10 @@ static void check_pool(fz_pool *f, int with_stats)
 	for (uint32_t i = 0; i < f->nimgs; i++)
 		alive += f->imgs[i].h != NULL;
 	FZ_CHECK(st.images == alive, "images %u, model %u", st.images, alive);
+	FZ_CHECK(st.reset_path == SP_MEMPOOL_RESET_PATH_DECOMMIT ||
+	                 st.resident_warm_bytes <= st.max_resident_bytes,
+	         "warm slots keep %llu bytes, budget %llu", (unsigned long long)st.resident_warm_bytes,
+	         (unsigned long long)st.max_resident_bytes);
 }
 
 static uint64_t read_accessible(fz_pool *f, uint8_t b)
@@ -343,9 +348,12 @@ static void run_op(fz_pool *f, unsigned step)
 		op_free(f);
 		break;
 	default:
-		/* 9, 29, 49...: flush; 19, 39, 59...: fork. */
-		if (((op / 10) & 1) && !f->forked)
+		/* 9, 49, 89...: flush; 19, 59...: fork; 29, 69...: trim all;
+		 * 39, 79...: trim to a page. */
+		if ((op / 10) % 4 == 1 && !f->forked)
 			op_fork(f, step);
+		else if ((op / 10) % 4 >= 2)
+			FZ_CHECK(sp_mempool_trim(f->pool, (op / 10) % 4 == 2 ? 0 : f->pg) == 0, "trim");
 		else
 			FZ_CHECK(sp_mempool_flush(f->pool) == 0, "flush");
 		break;
@@ -365,6 +373,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.cfg.decommit_batch = (b >> 4) % (f.cfg.slots + 1);
 	f.cfg.max_unused_warm_slots = c % (f.cfg.slots + 2);
 	f.cfg.flags = d & 0x1f;
+	/* Bits 5-6: the reset strategy (adaptive, decommit, restore; the
+	 * fourth value is adaptive too); bit 7: a resident budget of one page,
+	 * so that the budget's reclaim runs all the time. */
+	static const unsigned strat[4] = {0, SP_MEMPOOL_RESET_DECOMMIT, SP_MEMPOOL_RESET_RESTORE, 0};
+	f.cfg.flags |= strat[(d >> 5) & 3];
+	if ((f.cfg.flags & SP_MEMPOOL_RESET_RESTORE) && f.cfg.keep_resident_bytes)
+		f.cfg.flags &= ~SP_MEMPOOL_RESET_RESTORE; /* keep implies decommit */
+	if (d & 0x80)
+		f.cfg.max_resident_bytes = f.pg;
 	/* valgrind 3.19 cannot model the PAGEMAP_SCAN ioctl (it takes the
 	 * kernel's answer for uninitialised memory) nor process_madvise:
 	 * scripts/valgrind.sh sets this to fuzz the paths it can check. */

@@ -46,7 +46,8 @@ static void config_errors(void **state)
 		{.slot_bytes = SP_MEMPOOL_MAX_RESERVATION},
 		{.flags = 1u << 20},
 		{.reserved32 = 1},
-		{.reserved0 = 1},
+		{.flags = SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_RESET_RESTORE},
+		{.keep_resident_bytes = PG, .flags = SP_MEMPOOL_RESET_RESTORE},
 		{.reserved = {0, 1}},
 		{.index_flags = 1u << 5}, /* not an SP_INDEX_* flag */
 	};
@@ -349,8 +350,11 @@ static void strerror_names_every_code(void **state)
 static void report_excludes_pending(void **state)
 {
 	(void)state;
-	sp_mempool_config cfg = {
-		.slots = 4, .slot_bytes = SLOT_BYTES, .guard_bytes = PG, .decommit_batch = 4};
+	sp_mempool_config cfg = {.slots = 4,
+	                         .slot_bytes = SLOT_BYTES,
+	                         .guard_bytes = PG,
+	                         .decommit_batch = 4,
+	                         .flags = SP_MEMPOOL_RESET_DECOMMIT};
 	sp_mempool *p;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
 	unsigned char bytes[PG] = {1};
@@ -394,7 +398,7 @@ static void resident_counts_pages(void **state)
 	             {SP_MEMPOOL_NO_UFFD_WP, SP_MEMPOOL_TRACK_PRESENT},
 	             {SP_MEMPOOL_NO_PAGEMAP_SCAN, SP_MEMPOOL_TRACK_HIGH_WATER}};
 	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
-		sp_mempool_config cfg = {.slots = 2,
+		sp_mempool_config cfg = {.slots = 1,
 		                         .slot_bytes = SLOT_BYTES,
 		                         .guard_bytes = PG,
 		                         .keep_resident_bytes = 8 * PG,

@@ -203,12 +203,18 @@ static void free_reset_failures(void **state)
 {
 	(void)state;
 	/* madvise(MADV_DONTNEED) */
-	free_failure(SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 1, SP__OS_MADVISE, 0, 1, -EIO);
+	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 1, SP__OS_MADVISE,
+	             0, 1, -EIO);
 	free_failure(SP_MEMPOOL_NO_PAGEMAP_SCAN, 4 * PG, 1, SP__OS_MADVISE, 0, 1, -EIO);
 	/* PAGEMAP_SCAN / write-protect ioctls */
-	free_failure(0, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
+	free_failure(SP_MEMPOOL_RESET_DECOMMIT, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
 	free_failure(0, 4 * PG, 1, SP__OS_IOCTL, 1, 1, -EIO); /* re-arming after restore */
-	free_failure(SP_MEMPOOL_NO_UFFD_WP, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
+	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_UFFD_WP, 0, 1, SP__OS_IOCTL, 0, 1,
+	             -EIO);
+	/* The reset in place: its scan fails. */
+	free_failure(SP_MEMPOOL_RESET_RESTORE, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
+	/* The adaptive reset without PAGEMAP_SCAN restores in place: no call. */
+	free_failure(SP_MEMPOOL_NO_PAGEMAP_SCAN, 0, 1, SP__OS_MADVISE, 0, 1, 0);
 }
 
 static void batch_failures(void **state)
@@ -222,13 +228,43 @@ static void batch_failures(void **state)
 	sp_mempool_destroy(p);
 	if (st.decommit_path == SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE) {
 		/* process_madvise fails: the madvise fallback cleans up, no error. */
-		free_failure(0, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, 0);
+		free_failure(SP_MEMPOOL_RESET_DECOMMIT, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, 0);
 		/* both fail: the error comes back, the slots are rebuilt. */
 		also_fail_madvise = 1;
-		free_failure(0, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, -EIO);
+		free_failure(SP_MEMPOOL_RESET_DECOMMIT, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, -EIO);
 		also_fail_madvise = 0;
 	}
-	free_failure(SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 3, SP__OS_MADVISE, 0, 1, -EIO);
+	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 3, SP__OS_MADVISE,
+	             0, 1, -EIO);
+}
+
+/* A trim whose decommit fails: the slot is rebuilt before its next use,
+ * and reads pristine. */
+static void trim_failure(void **state)
+{
+	(void)state;
+	sp_mempool *p = pool(SP_MEMPOOL_RESET_RESTORE, 0, 1, 2);
+	sp_image *a;
+	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, &a), 0);
+	sp_mem_slot s;
+	assert_int_equal(sp_mempool_alloc(p, a, 12 * PG, &s), 0);
+	memset((char *)s.base + PG, 0xdd, 10 * PG);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	sp_mempool_stats st = {.size = sizeof(st)};
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_true(st.resident_warm_bytes > 0);
+	sp__os_fail(SP__OS_MADVISE, 0, 1, -EIO);
+	assert_int_equal(sp_mempool_trim(p, 0), 0);
+	sp__os_fail_clear();
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_int_equal(st.reset_failures, 1);
+	assert_int_equal(st.resident_warm_bytes, 0);
+	assert_int_equal(sp_mempool_alloc(p, a, 12 * PG, &s), 0);
+	assert_int_equal(mp_first_diff(s.base, 12 * PG, A, 0, sizeof(A)), -1);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	assert_int_equal(sp_image_release(a), 0);
+	teardown_check(p);
+	sp_mempool_destroy(p);
 }
 
 int main(void)
@@ -241,6 +277,7 @@ int main(void)
 		cmocka_unit_test(grow_failure),
 		cmocka_unit_test(free_reset_failures),
 		cmocka_unit_test(batch_failures),
+		cmocka_unit_test(trim_failure),
 	};
 	memset(A, 0xa1, sizeof(A));
 	memset(B, 0xb2, sizeof(B));

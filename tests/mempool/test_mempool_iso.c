@@ -126,8 +126,8 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 	else
 		assert_true(st.affine_hits > 0); /* warm reuse really happened */
 	assert_true(st.remaps > 0);
-	if (c->keep)
-		assert_true(st.reset_bytes > 0);
+	if (c->keep || !(c->flags & SP_MEMPOOL_RESET_DECOMMIT))
+		assert_true(st.reset_bytes > 0); /* something was restored in place */
 	if (c->batch > 1)
 		assert_int_equal(sp_mempool_flush(p), 0);
 	for (int k = 0; k < NIMAGES; k++) {
@@ -147,13 +147,22 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 		run_iso(&c, 0xfeedu + __LINE__);         \
 	}
 
-ISO(default_nokeep, 0, 0, 1, SP_MEMPOOL_TRACK_PRESENT) /* nothing kept: no tracking */
+ISO(default_adaptive, 0, 0, 1, SP_MEMPOOL_TRACK_PRESENT) /* the default */
+ISO(adaptive_batch, 0, 0, 3, SP_MEMPOOL_TRACK_PRESENT)
+ISO(restore, SP_MEMPOOL_RESET_RESTORE, 0, 1, SP_MEMPOOL_TRACK_PRESENT)
+ISO(restore_highwater, SP_MEMPOOL_RESET_RESTORE | SP_MEMPOOL_NO_PAGEMAP_SCAN, 0, 1,
+    SP_MEMPOOL_TRACK_HIGH_WATER)
+ISO(adaptive_highwater_protnone, SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_GUARD_INSTALL, 0, 2,
+    SP_MEMPOOL_TRACK_HIGH_WATER)
+ISO(decommit_nokeep, SP_MEMPOOL_RESET_DECOMMIT, 0, 1, SP_MEMPOOL_TRACK_PRESENT)
 ISO(written_keep, 0, 20 * PG, 1, SP_MEMPOOL_TRACK_WRITTEN)
 ISO(written_keep_batch, 0, 8 * PG, 4, SP_MEMPOOL_TRACK_WRITTEN)
 ISO(written_keepall, 0, SLOT_BYTES, 1, SP_MEMPOOL_TRACK_WRITTEN)
-ISO(present_nokeep, SP_MEMPOOL_NO_UFFD_WP, 0, 1, SP_MEMPOOL_TRACK_PRESENT)
+ISO(present_nokeep, SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_UFFD_WP, 0, 1,
+    SP_MEMPOOL_TRACK_PRESENT)
 ISO(present_keep_batch, SP_MEMPOOL_NO_UFFD_WP, 12 * PG, 3, SP_MEMPOOL_TRACK_PRESENT)
-ISO(highwater_nokeep, SP_MEMPOOL_NO_PAGEMAP_SCAN, 0, 1, SP_MEMPOOL_TRACK_HIGH_WATER)
+ISO(highwater_nokeep, SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PAGEMAP_SCAN, 0, 1,
+    SP_MEMPOOL_TRACK_HIGH_WATER)
 ISO(highwater_keep_batch, SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE, 8 * PG, 5,
     SP_MEMPOOL_TRACK_HIGH_WATER)
 ISO(protnone_written_keep, SP_MEMPOOL_NO_GUARD_INSTALL, 8 * PG, 2, SP_MEMPOOL_TRACK_WRITTEN)
@@ -165,7 +174,12 @@ int main(void)
 {
 	mp_require_kernel();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(default_nokeep),
+		cmocka_unit_test(default_adaptive),
+		cmocka_unit_test(adaptive_batch),
+		cmocka_unit_test(restore),
+		cmocka_unit_test(restore_highwater),
+		cmocka_unit_test(adaptive_highwater_protnone),
+		cmocka_unit_test(decommit_nokeep),
 		cmocka_unit_test(written_keep),
 		cmocka_unit_test(written_keep_batch),
 		cmocka_unit_test(written_keepall),

@@ -134,10 +134,11 @@ static void test_default_headroom_protects_process(void **state)
 }
 
 /* Sleep long enough that consecutive frees fall in different age classes
- * (ages within a factor of two are not ordered). */
+ * (ages within a factor of two are not ordered, and the free stamps have
+ * the resolution of a clock tick, up to 4 ms). */
 static void tick(unsigned k)
 {
-	struct timespec t = {0, (long)(1000000u << k)};
+	struct timespec t = {0, (long)(8000000u << k)};
 	nanosleep(&t, NULL);
 }
 

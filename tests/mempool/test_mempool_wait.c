@@ -92,8 +92,11 @@ static void *wait_thread(void *arg)
  * batch (a written slot, decommit_batch 2): the waiter must get it now. */
 static void batched_free_wakes(const struct timespec *deadline)
 {
-	sp_mempool_config cfg = {
-		.slots = 2, .slot_bytes = SLOT_BYTES, .guard_bytes = PG, .decommit_batch = 2};
+	sp_mempool_config cfg = {.slots = 2,
+	                         .slot_bytes = SLOT_BYTES,
+	                         .guard_bytes = PG,
+	                         .decommit_batch = 2,
+	                         .flags = SP_MEMPOOL_RESET_DECOMMIT};
 	sp_mempool *p;
 	CHILD_CHECK(sp_mempool_create(&cfg, &p) == 0, "create");
 	sp_mem_slot a, b;
