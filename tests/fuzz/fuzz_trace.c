@@ -129,8 +129,8 @@ static int ref_parse(const char *buf, size_t len, struct trace_op **ops, size_t 
 		}
 		if (b == e || buf[b] == '#')
 			continue;
-		const char *f[4];
-		size_t fl[4], nf = 0;
+		const char *f[4] = {0};
+		size_t fl[4] = {0}, nf = 0;
 		for (size_t c = b; c < e && nf < 4;) {
 			while (c < e && ref_split(buf[c]))
 				c++;
