@@ -946,6 +946,8 @@ static const struct sp__metric index_families[] = {
 	  "Budget of unused-warm slots (sp_index_config.max_unused_warm_slots)."),
 	G("shards", "shards", "Shards of the index."),
 	G("in_use_slots", "in_use", "Slots currently in use."),
+	G("peak_in_use_slots", "peak_in_use",
+	  "Most slots in use at once (several shards: the sum of each shard's peak)."),
 	G("unused_warm_slots", "unused_warm", "Slots freed and not yet reused (warm)."),
 	G("unused_cold_slots", "unused_cold", "Slots never handed out (cold)."),
 	G("keys_with_warm", "keys_with_warm",
@@ -974,7 +976,7 @@ int sp__index_metrics_emit(sp_index *ix, struct sp__metrics *m)
 	if (err)
 		return err;
 	const uint64_t v[] = {
-		st.capacity,    ix->max_warm,      st.shards,     st.in_use,
+		st.capacity,    ix->max_warm,      st.shards,     st.in_use, st.peak_in_use,
 		st.unused_warm, st.unused_cold,    st.keys_with_warm,
 		st.unused_bytes_resident,          st.allocs,     st.frees,
 		st.affine_hits, st.cold_picks,     st.warm_steals, st.clears,

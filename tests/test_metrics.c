@@ -124,7 +124,7 @@ static void json_exact(void **state)
 	char want[512];
 	snprintf(want, sizeof(want),
 	         "{\"build_info\":{\"version\":\"%s\"},\"capacity\":8,\"max_unused_warm_slots\":2,"
-	         "\"shards\":1,\"in_use\":3,\"unused_warm\":1,\"unused_cold\":4,"
+	         "\"shards\":1,\"in_use\":3,\"peak_in_use\":4,\"unused_warm\":1,\"unused_cold\":4,"
 	         "\"keys_with_warm\":1,\"unused_bytes_resident\":100,\"allocs\":5,\"frees\":2,"
 	         "\"affine_hits\":1,\"cold_picks\":4,\"warm_steals\":0,\"clears\":0,"
 	         "\"failed_allocs\":0,\"clear_misses\":1,\"slot_state_bytes\":216,\"total_bytes\":",

@@ -58,6 +58,7 @@
 #include <time.h>
 
 #include "slotpool/common.h"
+#include "slotpool/index.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -415,6 +416,47 @@ SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes);
  * thread-safe, O(1).
  */
 SP_API const char *sp_mempool_path_name(int kind, uint32_t value);
+
+/* Or into sp_mempool_metrics' format: also write per-image series. */
+#define SP_METRICS_PER_IMAGE 0x100
+/* Per-image series name at most this many images (the rest: "other"). */
+#define SP_MEMPOOL_METRICS_IMAGES 32
+
+/*
+ * sp_mempool_metrics: write the pool's stats (every counter and gauge of
+ * sp_mempool_stats, the feature paths as labels of slotpool_mempool_path_info,
+ * the library version) through write(ctx, buf, len), as Prometheus text
+ * (SP_METRICS_PROMETHEUS) or one JSON object (SP_METRICS_JSON); OR
+ * SP_METRICS_PER_IMAGE into format for per-image live and warm slots, hits
+ * and remaps, labelled image="ID", for the SP_MEMPOOL_METRICS_IMAGES images
+ * with the most slots (the rest summed as image="other"). Names:
+ * docs/METRICS.md. Nothing is allocated: the output goes out in chunks of
+ * at most 512 bytes from the stack.
+ * Errors: -EINVAL pool or write NULL, or an unknown format (nothing
+ * written); the first negative value write returns (a positive one counts
+ * as -EIO; write is not called again).
+ * Thread-safe: the stats as sp_mempool_get_stats; per-image series take
+ * the pool lock while they walk the slots (O(slots * images)), never while
+ * calling write.
+ */
+SP_API int sp_mempool_metrics(sp_mempool *pool, int format, sp_write_fn write, void *ctx);
+
+/*
+ * sp_mempool_record: start (or, with write NULL, stop) recording the
+ * pool's traffic as a trace that slotpool-sim reads: the pool's index
+ * recorded with sp_index_record (see it for the format, exactness,
+ * buffering and errors). The keys are image ids ("a -" for allocs without
+ * an image), B of each free ("f H B") is the bytes the slot keeps resident
+ * after its reset, and an image's release records one "c ID" and "f H 0"
+ * per warm slot it purges. With one shard, `slotpool-sim replay --shards 1
+ * --capacity SLOTS --warm W` of the recording serves exactly the slots the
+ * pool served (W: the pool's max_unused_warm_slots, SLOTS if 0). A free
+ * waiting in a decommit batch is recorded when the batch is flushed.
+ * Errors: as sp_index_record; -EINVAL pool NULL.
+ * Thread-safe; write is called under the index's lock and must not call
+ * into the pool.
+ */
+SP_API int sp_mempool_record(sp_mempool *pool, sp_write_fn write, void *ctx);
 
 /*
  * sp_mempool_report: the exhaustion report: one entry per image with slots

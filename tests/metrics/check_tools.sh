@@ -48,6 +48,20 @@ if [ "$MODE" = prometheus ]; then
     slotpool_index_unused_resident_bytes slotpool_index_memory_bytes; do
     [ "$(grep -c "^# TYPE $name " "$TMP/index.prom")" = 1 ] || fail "index.prom: no single $name"
   done
+  # The pool's: every counter and gauge of its stats, the paths as labels,
+  # per-image series only when asked, bounded, with "other".
+  for name in slotpool_mempool_allocs_total slotpool_mempool_resident_warm_bytes \
+    slotpool_mempool_max_resident_bytes slotpool_mempool_mapping_refusals_total \
+    slotpool_mempool_wait_timeouts_total slotpool_mempool_peak_in_use_slots; do
+    [ "$(grep -c "^# TYPE $name " "$TMP/mempool.prom")" = 1 ] || fail "mempool.prom: no single $name"
+  done
+  grep -q '^slotpool_mempool_path_info{track="[a-z_]*",decommit="[a-z_]*",guard="[a-z_]*",reset="adaptive"} 1$' \
+    "$TMP/mempool.prom" || fail "mempool.prom: path_info labels"
+  grep -q 'image=' "$TMP/mempool.prom" && fail "mempool.prom: per-image series not asked for"
+  n="$(grep -c '^slotpool_mempool_image_live_slots{' "$TMP/mempool_images.prom")"
+  [ "$n" = 33 ] || fail "mempool_images.prom: $n image series, want 32 and other"
+  grep -q '^slotpool_mempool_image_live_slots{image="other"}' "$TMP/mempool_images.prom" ||
+    fail "mempool_images.prom: no image=\"other\""
 else
   for f in "$TMP"/*.json; do
     if out="$("${JSON[@]}" <"$f" 2>&1)"; then
@@ -63,6 +77,10 @@ else
       "$TMP/index.json" >/dev/null || fail "index.json: values"
     jq -e '.labels.node == 7 and (.image_info | length) == 5 and .memory.index.capacity == 12' \
       "$TMP/exercise.json" >/dev/null || fail "exercise.json: structure"
+    jq -e '.slots == 40 and .allocs == 60 and .affine_hits == 20 and .paths.reset == "adaptive"
+           and .budget_reclaims > 0' "$TMP/mempool.json" >/dev/null || fail "mempool.json: values"
+    jq -e '(.image_live | length) == 33 and (.image_live | map(.value) | add) == 20' \
+      "$TMP/mempool_images.json" >/dev/null || fail "mempool_images.json: per-image series"
   fi
 fi
 if [ "$nfail" -ne 0 ]; then echo "$nfail check(s) failed"; exit 1; fi

@@ -4,7 +4,9 @@
  * every counter is non-zero, OUT/sharded.{prom,json} for a 4-shard one, and
  * OUT/exercise.{prom,json} from the emitter itself (src/metrics.h): constant
  * labels, labelled series, numeric labels, an info family, a section, and
- * text that needs escaping or is not UTF-8.
+ * text that needs escaping or is not UTF-8; OUT/mempool.{prom,json} and
+ * OUT/mempool_images.{prom,json} for a memory pool with traffic (the
+ * second with per-image series).
  *
  *   metrics_dump OUT
  */
@@ -134,6 +136,58 @@ static int exercise(int format, FILE *f)
 	return rc ? rc : end;
 }
 
+/* A memory pool with traffic: images, hits, remaps, a wait that timed
+ * out, a trim; with per-image series (more images than the series show,
+ * so that "other" appears) when `per_image`. */
+static int pool(int format, FILE *f, int per_image)
+{
+	sp_mempool_config cfg = {.slots = 40, .slot_bytes = 4 * 4096, .guard_bytes = 4096};
+	sp_mempool *p;
+	int rc = sp_mempool_create(&cfg, &p);
+	if (rc)
+		return rc;
+	enum { NIMG = SP_MEMPOOL_METRICS_IMAGES + 3 };
+	static sp_image *img[NIMG];
+	static unsigned char bytes[4096];
+	memset(bytes, 0x42, sizeof(bytes));
+	sp_mem_slot s[40];
+	for (int k = 0; !rc && k < NIMG; k++)
+		rc = sp_image_create(p, bytes, 100 + (size_t)k, 0, &img[k]);
+	for (int k = 0; !rc && k < 40; k++) {
+		rc = sp_mempool_alloc(p, img[k % NIMG], 4 * 4096, &s[k]);
+		if (!rc)
+			memset(s[k].base, k, 4096);
+	}
+	for (int k = 0; !rc && k < 40; k += 2)
+		rc = sp_mempool_free(p, s[k].base);
+	for (int k = 0; !rc && k < 40; k += 2) {
+		rc = sp_mempool_alloc(p, img[k % NIMG], 4 * 4096, &s[k]);
+		if (!rc)
+			rc = sp_mempool_free(p, s[k].base);
+	}
+	if (!rc)
+		rc = sp_mempool_trim(p, 4096);
+	if (!rc)
+		rc = sp_mempool_metrics(p, format | (per_image ? SP_METRICS_PER_IMAGE : 0), file_write,
+		                        f);
+	for (int k = 1; k < 40; k += 2)
+		(void)sp_mempool_free(p, s[k].base);
+	for (int k = 0; k < NIMG; k++)
+		(void)sp_image_release(img[k]);
+	sp_mempool_destroy(p);
+	return rc;
+}
+
+static int pool_plain(int format, FILE *f)
+{
+	return pool(format, f, 0);
+}
+
+static int pool_images(int format, FILE *f)
+{
+	return pool(format, f, 1);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -150,6 +204,10 @@ int main(int argc, char **argv)
 		bad |= dump(argv[1], name, index_sharded, fmt);
 		snprintf(name, sizeof(name), "exercise.%s", ext);
 		bad |= dump(argv[1], name, exercise, fmt);
+		snprintf(name, sizeof(name), "mempool.%s", ext);
+		bad |= dump(argv[1], name, pool_plain, fmt);
+		snprintf(name, sizeof(name), "mempool_images.%s", ext);
+		bad |= dump(argv[1], name, pool_images, fmt);
 	}
 	return bad;
 }
