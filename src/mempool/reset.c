@@ -162,7 +162,8 @@ static int scan_reset(sp_mempool *p, const struct sp__mslot *s, char *base,
 
 /* Bytes of private pages (anonymous or copied-on-write) held in memory in
  * [from, to). */
-static int count_resident(sp_mempool *p, char *base, uint64_t from, uint64_t to, uint64_t *bytes)
+static int count_resident(sp_mempool *p, const char *base, uint64_t from, uint64_t to,
+                          uint64_t *bytes)
 {
 	uintptr_t at = (uintptr_t)base + from, end = (uintptr_t)base + to;
 	uint64_t sum = 0;
