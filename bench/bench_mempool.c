@@ -120,8 +120,8 @@ static void runner_open(struct runner *r)
 			.slots = r->m == OTHER ? 1 : 4,
 			.slot_bytes = r->size,
 			.flags = r->m == DECOMMIT  ? SP_MEMPOOL_RESET_DECOMMIT
-			         : r->m == RESTORE ? SP_MEMPOOL_RESET_RESTORE
-			                           : 0,
+		                 : r->m == RESTORE ? SP_MEMPOOL_RESET_RESTORE
+		                                   : 0,
 		};
 		int err = sp_mempool_create(&cfg, &r->pool);
 		if (!err)
@@ -241,7 +241,8 @@ static void run_cell(struct cell *c, int quick)
 		runner_close(&r[m]);
 		free(r[m].t);
 	}
-	c->unexplained = memory_check(DEFAULT, c->size, c->w) + memory_check(RESTORE, c->size, c->w);
+	c->unexplained =
+		memory_check(DEFAULT, c->size, c->w) + memory_check(RESTORE, c->size, c->w);
 }
 
 static int matrix(int quick)
@@ -279,7 +280,7 @@ static int matrix(int quick)
 			c->w = ws[wi];
 			run_cell(c, quick);
 			double best = c->l[MALLOC].p50 < c->l[DECOMMIT].p50 ? c->l[MALLOC].p50
-			                                                     : c->l[DECOMMIT].p50;
+			                                                    : c->l[DECOMMIT].p50;
 			double ratio = c->l[DEFAULT].p50 / best;
 			worst = ratio > worst ? ratio : worst;
 			missed += ratio > 1.1;
@@ -310,16 +311,18 @@ static int matrix(int quick)
 		unexplained += cells[k].unexplained;
 	}
 	printf("\ntarget: every cell within 1.1x of the cheaper of malloc+memcpy and decommit: "
-	       "worst %.2fx, %d of %d cells over %s\n", worst, missed, ncells,
-	       missed ? "MISSED" : "OK");
+	       "worst %.2fx, %d of %d cells over %s\n",
+	       worst, missed, ncells, missed ? "MISSED" : "OK");
 	double r1 = c1->l[MMAP].p50 / c1->l[DEFAULT].p50;
 	printf("target: warm vs fresh mmap+memcpy, 1 MiB image, 64 KiB written: %.1fx faster "
-	       "(want >= 10x) %s\n", r1, r1 >= 10 ? "OK" : "MISSED");
+	       "(want >= 10x) %s\n",
+	       r1, r1 >= 10 ? "OK" : "MISSED");
 	double r2 = c16->l[DEFAULT].p50 / c64->l[DEFAULT].p50;
 	printf("target: 16 MiB vs 64 KiB image, 4 KiB written: %.2fx the cost (want <= 2x) %s\n",
 	       r2, r2 <= 2 ? "OK" : "MISSED");
 	printf("memory: anonymous memory beyond what warm slots keep (+1 MiB), or kept beyond "
-	       "the budget: %ld bytes %s\n", unexplained, unexplained ? "MISSED" : "OK");
+	       "the budget: %ld bytes %s\n",
+	       unexplained, unexplained ? "MISSED" : "OK");
 	free(bytes);
 	return 0;
 }
@@ -418,8 +421,8 @@ static void scaling(size_t size, size_t w, int t, int quick, uint32_t shards, ui
 {
 	struct tpool tp = {.size = size, .w = w, .per_thread = per_thread};
 	tp.ops = (unsigned long)((size >= MIB ? 20000 : 100000) / (quick ? 4 : 1));
-	sp_mempool_config cfg = {.slots = 16, .slot_bytes = size, .shards = shards,
-	                         .index_flags = iflags};
+	sp_mempool_config cfg = {
+		.slots = 16, .slot_bytes = size, .shards = shards, .index_flags = iflags};
 	int err = sp_mempool_create(&cfg, &tp.pool);
 	for (int k = 0; !err && k < (per_thread ? 2 : 1) * NIMG; k++)
 		err = sp_image_create(tp.pool, bytes + (size_t)k * 4096, size, 0, &tp.img[k]);
@@ -442,11 +445,13 @@ static void scaling(size_t size, size_t w, int t, int quick, uint32_t shards, ui
 	}
 	double m1 = median3(one), mt = median3(many);
 	printf("%5zuK %5zuK %-8s %-10s %10.0f %10.0f %6.2fx  hit %.3f / %.3f (%+.1f%%)   "
-	       "copy alone %.2fx\n", size / KIB, w / KIB, per_thread ? "own" : "shared",
-	       (iflags & SP_INDEX_HOME_AFFINITY) ? "home" : shards == 1 ? "1 shard" : "cross",
+	       "copy alone %.2fx\n",
+	       size / KIB, w / KIB, per_thread ? "own" : "shared",
+	       (iflags & SP_INDEX_HOME_AFFINITY) ? "home"
+	       : shards == 1                     ? "1 shard"
+	                                         : "cross",
 	       m1, mt, mt / m1, median3(hone), median3(hmany),
-	       100 * (median3(hmany) - median3(hone)) / median3(hone),
-	       median3(ct) / median3(c1));
+	       100 * (median3(hmany) - median3(hone)) / median3(hone), median3(ct) / median3(c1));
 	fflush(stdout);
 	for (int k = 0; k < (per_thread ? 2 : 1) * NIMG; k++)
 		sp_image_release(tp.img[k]);
@@ -459,7 +464,8 @@ static int threads(int t, int quick, int want_shards, uint32_t iflags, int per_t
 	for (size_t i = 0; i < 16 * MIB + 64 * 4096; i++)
 		bytes[i] = (unsigned char)(i * 131 + 7);
 	printf("instantiations/s, 1 thread vs %d threads on one pool of 16 slots, 8 images each "
-	       "Zipf-chosen (median of 3 alternating runs)\n", t);
+	       "Zipf-chosen (median of 3 alternating runs)\n",
+	       t);
 	printf("%6s %6s %-8s %-10s %10s %10s %7s\n", "image", "write", "images", "index",
 	       "1 thread", "threads", "ratio");
 	static const size_t cells[2][2] = {{MIB, 64 * KIB}, {64 * KIB, 4 * KIB}};

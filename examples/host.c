@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 	double *lat = malloc(sizeof(double) * nreq);
 	double rps[3], p50[3];
 	printf("host: %d functions (16 KiB .. 2 MiB images), %zu zipf(1.1) requests, "
-	       "12 slots\n", NFUNCS, nreq);
+	       "12 slots\n",
+	       NFUNCS, nreq);
 	for (int mode = AFFINITY; mode <= MMAP; mode++) {
 		sp_mempool *pool = NULL;
 		sp_image *img[NFUNCS];
@@ -153,13 +154,13 @@ int main(int argc, char **argv)
 		qsort(lat, nreq, sizeof(double), cmp_d);
 		rps[mode] = (double)nreq / secs;
 		p50[mode] = lat[nreq / 2];
-		printf("  %-12s %10.0f req/s   p50 %8.1f us   p99 %8.1f us\n", name[mode], rps[mode],
-		       lat[nreq / 2] / 1e3, lat[(size_t)((double)nreq * 0.99)] / 1e3);
+		printf("  %-12s %10.0f req/s   p50 %8.1f us   p99 %8.1f us\n", name[mode],
+		       rps[mode], lat[nreq / 2] / 1e3, lat[(size_t)((double)nreq * 0.99)] / 1e3);
 	}
 	printf("host: affinity serves %.1fx the requests/s of no affinity and %.1fx of "
-	       "mmap+memcpy (p50 %.1fx, %.1fx faster)\n", rps[AFFINITY] / rps[NO_AFFINITY],
-	       rps[AFFINITY] / rps[MMAP], p50[NO_AFFINITY] / p50[AFFINITY],
-	       p50[MMAP] / p50[AFFINITY]);
+	       "mmap+memcpy (p50 %.1fx, %.1fx faster)\n",
+	       rps[AFFINITY] / rps[NO_AFFINITY], rps[AFFINITY] / rps[MMAP],
+	       p50[NO_AFFINITY] / p50[AFFINITY], p50[MMAP] / p50[AFFINITY]);
 	free(lat);
 	free(req);
 	for (int f = 0; f < NFUNCS; f++)

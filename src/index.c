@@ -64,10 +64,10 @@ struct sp_index {
 	 * Written with every shard lock held, read under one. A plain field:
 	 * the test is then one compare with memory. */
 	struct sp__recorder *rec;
-	uint64_t div_q, div_q1; /* reciprocals for slot -> shard */
-	uint64_t mod_shards;    /* reciprocal for ordinal -> home shard */
-	uint32_t max_warm;      /* the whole warm budget */
-	struct sp__hint hint;   /* only with several shards */
+	uint64_t div_q, div_q1;      /* reciprocals for slot -> shard */
+	uint64_t mod_shards;         /* reciprocal for ordinal -> home shard */
+	uint32_t max_warm;           /* the whole warm budget */
+	struct sp__hint hint;        /* only with several shards */
 	atomic_ullong failed_allocs; /* sharded path; one shard counts in its policy */
 	atomic_int recording;        /* rec != NULL, for a look without a lock */
 	atomic_ullong clear_misses;
@@ -125,8 +125,7 @@ static void destroy(sp_index *ix)
 SP_API int sp_index_create(const sp_index_config *cfg, sp_index **out)
 {
 	if (!cfg || !out || cfg->capacity > SP_INDEX_MAX_CAPACITY ||
-	    (cfg->flags & ~SP_INDEX_HOME_AFFINITY) ||
-	    cfg->shards > SP_INDEX_MAX_SHARDS ||
+	    (cfg->flags & ~SP_INDEX_HOME_AFFINITY) || cfg->shards > SP_INDEX_MAX_SHARDS ||
 	    cfg->shards > (cfg->capacity ? cfg->capacity : 1))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
@@ -209,8 +208,7 @@ static inline void rec_op(sp_index *ix, const struct sp__shard *sh, int kind, ui
 
 /* A sharded alloc or clear that failed, holding no lock: records under the
  * home lock, which makes it one of the operations serialised there. */
-__attribute__((noinline)) static void rec_miss(sp_index *ix, uint32_t home, int kind,
-                                               uint64_t key)
+__attribute__((noinline)) static void rec_miss(sp_index *ix, uint32_t home, int kind, uint64_t key)
 {
 	if (!atomic_load_explicit(&ix->recording, memory_order_relaxed))
 		return;
@@ -363,8 +361,8 @@ static inline uint32_t after(const sp_index *ix, uint32_t home, uint32_t k)
  * candidate, so a thread never holds two locks, and deciding and visiting
  * are one pass over the summary that stops at the first slot found.
  */
-static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uint64_t key,
-                                 int keep, int *home_held)
+static uint32_t affine_elsewhere(sp_index *ix, uint32_t home, uint32_t cell, uint64_t key, int keep,
+                                 int *home_held)
 {
 	const atomic_uchar *col0 = sp__hint_at(&ix->hint, cell, 0), *c = col0;
 	size_t stride = (size_t)ix->hint.mask + 1;
@@ -419,7 +417,8 @@ static uint32_t borrow_cold(sp_index *ix, uint32_t home, uint32_t tag, uint64_t 
 static int others_have_cold(const sp_index *ix, uint32_t home)
 {
 	for (uint32_t j = 0; j < ix->nshards; j++)
-		if (j != home && atomic_load_explicit(&ix->shards[j].pub.cold, memory_order_relaxed))
+		if (j != home &&
+		    atomic_load_explicit(&ix->shards[j].pub.cold, memory_order_relaxed))
 			return 1;
 	return 0;
 }
@@ -839,14 +838,18 @@ static int check_hint(sp_index *ix)
 				continue;
 			uint32_t c = sp__hint_cell(&ix->hint, sp__keyent_key(&kt->ent[e]));
 			if (!sp__hint_maybe(&ix->hint, c, j)) {
-				fprintf(stderr, "sp_index_check: shard %u key of entry %u missing "
-				                "from the summary\n", j, e);
+				fprintf(stderr,
+				        "sp_index_check: shard %u key of entry %u missing "
+				        "from the summary\n",
+				        j, e);
 				return -EUCLEAN;
 			}
 		}
 		if (!stuck && total != kt->count) {
-			fprintf(stderr, "sp_index_check: shard %u summary counts %llu keys, "
-			                "table holds %u\n", j, (unsigned long long)total, kt->count);
+			fprintf(stderr,
+			        "sp_index_check: shard %u summary counts %llu keys, "
+			        "table holds %u\n",
+			        j, (unsigned long long)total, kt->count);
 			return -EUCLEAN;
 		}
 	}
@@ -862,8 +865,8 @@ SP_API int sp_index_check(sp_index *ix)
 	for (uint32_t j = 0; j < ix->nshards && !err; j++) {
 		struct sp__shard *sh = &ix->shards[j];
 		if (sh->base != expect_base) {
-			fprintf(stderr, "sp_index_check: shard %u base %u, expected %u\n", j, sh->base,
-			        expect_base);
+			fprintf(stderr, "sp_index_check: shard %u base %u, expected %u\n", j,
+			        sh->base, expect_base);
 			return -EUCLEAN;
 		}
 		expect_base += sh->pol.capacity;
@@ -939,30 +942,37 @@ SP_API int sp_index_record(sp_index *ix, sp_write_fn write, void *ctx)
 }
 
 static const struct sp__metric index_families[] = {
-#define G(name, key, help) {"slotpool_index_" name, key, help, SP__METRIC_GAUGE}
-#define C(name, key, help) {"slotpool_index_" name "_total", key, help, SP__METRIC_COUNTER}
+#define G(name, key, help)                                                                         \
+	{                                                                                          \
+		"slotpool_index_" name, key, help, SP__METRIC_GAUGE                                \
+	}
+#define C(name, key, help)                                                                         \
+	{                                                                                          \
+		"slotpool_index_" name "_total", key, help, SP__METRIC_COUNTER                     \
+	}
 	G("capacity_slots", "capacity", "Slots in the index."),
 	G("max_unused_warm_slots", "max_unused_warm_slots",
-	  "Budget of unused-warm slots (sp_index_config.max_unused_warm_slots)."),
+          "Budget of unused-warm slots (sp_index_config.max_unused_warm_slots)."),
 	G("shards", "shards", "Shards of the index."),
 	G("in_use_slots", "in_use", "Slots currently in use."),
 	G("peak_in_use_slots", "peak_in_use",
-	  "Most slots in use at once (several shards: the sum of each shard's peak)."),
+          "Most slots in use at once (several shards: the sum of each shard's peak)."),
 	G("unused_warm_slots", "unused_warm", "Slots freed and not yet reused (warm)."),
 	G("unused_cold_slots", "unused_cold", "Slots never handed out (cold)."),
 	G("keys_with_warm", "keys_with_warm",
-	  "Keys holding at least one warm slot (a key warm in two shards counts twice)."),
+          "Keys holding at least one warm slot (a key warm in two shards counts twice)."),
 	G("unused_resident_bytes", "unused_bytes_resident",
-	  "Sum of bytes_resident over the warm slots (saturates at 2^64-1)."),
+          "Sum of bytes_resident over the warm slots (saturates at 2^64-1)."),
 	C("allocs", "allocs", "Successful alloc, alloc_nokey and alloc_affine_and_clear calls."),
 	C("frees", "frees", "Slots freed."),
 	C("affine_hits", "affine_hits", "Allocs served by the key's own warm slot."),
 	C("cold_picks", "cold_picks", "Allocs served by a cold slot."),
 	C("warm_steals", "warm_steals", "Allocs served by another key's (or no key's) warm slot."),
 	C("clears", "clears", "Successful alloc_affine_and_clear calls."),
-	C("failed_allocs", "failed_allocs", "alloc and alloc_nokey calls that found every slot in use."),
+	C("failed_allocs", "failed_allocs",
+          "alloc and alloc_nokey calls that found every slot in use."),
 	C("clear_misses", "clear_misses",
-	  "alloc_affine_and_clear calls that found no warm slot for the key."),
+          "alloc_affine_and_clear calls that found no warm slot for the key."),
 	G("slot_state_bytes", "slot_state_bytes", "Bytes of per-slot state."),
 	G("memory_bytes", "total_bytes", "All bytes the index allocated."),
 #undef G
@@ -976,11 +986,13 @@ int sp__index_metrics_emit(sp_index *ix, struct sp__metrics *m)
 	if (err)
 		return err;
 	const uint64_t v[] = {
-		st.capacity,    ix->max_warm,      st.shards,     st.in_use, st.peak_in_use,
-		st.unused_warm, st.unused_cold,    st.keys_with_warm,
-		st.unused_bytes_resident,          st.allocs,     st.frees,
-		st.affine_hits, st.cold_picks,     st.warm_steals, st.clears,
-		st.failed_allocs, st.clear_misses, st.slot_state_bytes, st.total_bytes,
+		st.capacity,      ix->max_warm,      st.shards,
+		st.in_use,        st.peak_in_use,    st.unused_warm,
+		st.unused_cold,   st.keys_with_warm, st.unused_bytes_resident,
+		st.allocs,        st.frees,          st.affine_hits,
+		st.cold_picks,    st.warm_steals,    st.clears,
+		st.failed_allocs, st.clear_misses,   st.slot_state_bytes,
+		st.total_bytes,
 	};
 	_Static_assert(sizeof(v) / sizeof(v[0]) ==
 	                       sizeof(index_families) / sizeof(index_families[0]),

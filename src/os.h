@@ -101,13 +101,13 @@ int sp__os_track_clean(const sp__os_ctx *ctx, void *p, size_t len);
 
 /* What sp__os_scan looks for. */
 enum sp__os_scan_mode {
-	SP__OS_SCAN_WRITTEN, /* written since the last clean; re-cleans them */
-	SP__OS_SCAN_PRIVATE, /* present or swapped private (anonymous or COW)
+	SP__OS_SCAN_WRITTEN,  /* written since the last clean; re-cleans them */
+	SP__OS_SCAN_PRIVATE,  /* present or swapped private (anonymous or COW)
 	                        pages: what a reset must put back */
 	SP__OS_SCAN_RESIDENT, /* present private pages only: what is held in
 	                         memory (a write-protect marker on an empty
 	                         entry reads as swapped) */
-	SP__OS_SCAN_MAPPED   /* all present (or swapped) pages; clean[] tells
+	SP__OS_SCAN_MAPPED    /* all present (or swapped) pages; clean[] tells
 	                        page-cache and zero-page ranges apart */
 };
 /*
@@ -115,8 +115,8 @@ enum sp__os_scan_mode {
  * ranges in r, their number in *n, and where the walk stopped in *next
  * (== end when done; call again from *next otherwise).
  */
-int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,
-                uintptr_t end, sp__os_range *r, size_t cap, size_t *n, uintptr_t *next);
+int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start, uintptr_t end,
+                sp__os_range *r, size_t cap, size_t *n, uintptr_t *next);
 /* As sp__os_scan; clean[k] is set to 1 for a range of page-cache or
  * zero-page mappings (not dirty), 0 for private pages. */
 int sp__os_scan_cat(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,

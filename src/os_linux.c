@@ -123,11 +123,11 @@ static int injected(enum sp__os_op op)
 	return 0;
 }
 
-#define INJECT(op)                          \
-	do {                                \
-		int inj_ = injected(op);    \
-		if (inj_)                   \
-			return inj_;        \
+#define INJECT(op)                                                                                 \
+	do {                                                                                       \
+		int inj_ = injected(op);                                                           \
+		if (inj_)                                                                          \
+			return inj_;                                                               \
 	} while (0)
 
 static int neg_errno(void)
@@ -141,8 +141,7 @@ size_t sp__os_page_size(void)
 	return p > 0 ? (size_t)p : 4096;
 }
 
-#define PAGE_OK(p, len) \
-	assert(((uintptr_t)(p) | (len)) % sp__os_page_size() == 0 && (len) > 0)
+#define PAGE_OK(p, len) assert(((uintptr_t)(p) | (len)) % sp__os_page_size() == 0 && (len) > 0)
 
 /* ---- mappings --------------------------------------------------------- */
 
@@ -176,7 +175,8 @@ int sp__os_map_file(void *p, size_t len, int fd)
 {
 	PAGE_OK(p, len);
 	INJECT(SP__OS_MMAP);
-	void *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	void *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+	               0);
 	return q == MAP_FAILED ? neg_errno() : 0;
 }
 
@@ -229,8 +229,7 @@ int sp__os_decommit_many(const sp__os_ctx *ctx, const sp__os_range *r, size_t n)
 		return 0;
 	size_t off = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (off + r[i].len > (size_t)done &&
-		    madvise(r[i].base, r[i].len, MADV_DONTNEED))
+		if (off + r[i].len > (size_t)done && madvise(r[i].base, r[i].len, MADV_DONTNEED))
 			return neg_errno();
 		off += r[i].len;
 	}
@@ -339,8 +338,8 @@ static int scan_raw(int pmfd, enum sp__os_scan_mode mode, uintptr_t start, uintp
 	return 0;
 }
 
-int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start,
-                uintptr_t end, sp__os_range *r, size_t cap, size_t *n, uintptr_t *next)
+int sp__os_scan(const sp__os_ctx *ctx, enum sp__os_scan_mode mode, uintptr_t start, uintptr_t end,
+                sp__os_range *r, size_t cap, size_t *n, uintptr_t *next)
 {
 	return sp__os_scan_cat(ctx, mode, start, end, r, NULL, cap, n, next);
 }
@@ -442,7 +441,8 @@ void sp__os_probe(sp__os_ctx *ctx, unsigned want)
 		s[pg] = 1;
 		struct iovec iov = {s + pg, pg};
 		if (ctx->pidfd >= 0 &&
-		    syscall(SYS_process_madvise, ctx->pidfd, &iov, 1, MADV_DONTNEED, 0) == (long)pg &&
+		    syscall(SYS_process_madvise, ctx->pidfd, &iov, 1, MADV_DONTNEED, 0) ==
+		            (long)pg &&
 		    s[pg] == 0) {
 			ctx->features |= SP__OS_F_PROCESS_MADVISE;
 		} else {

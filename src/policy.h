@@ -43,8 +43,8 @@ struct sp__policy {
 	uint64_t failed_allocs;
 	uint64_t clear_misses;
 	uint32_t capacity;
-	uint32_t max_warm;  /* budget of unused-warm slots */
-	uint32_t next_cold; /* slots >= next_cold are cold */
+	uint32_t max_warm;    /* budget of unused-warm slots */
+	uint32_t next_cold;   /* slots >= next_cold are cold */
 	uint32_t peak_in_use; /* most slots in use before a free */
 	/* What other shards' threads read without the lock (struct sp__pub,
 	 * on a line of its own in the shard). The warm count is published

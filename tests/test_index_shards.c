@@ -191,7 +191,9 @@ static void test_cross_shard_affinity_and_clear(void **state)
 static void test_home_affinity_keeps_hits_at_home(void **state)
 {
 	(void)state;
-	sp_index_config cfg = {.capacity = 64, .max_unused_warm_slots = 64, .shards = 4,
+	sp_index_config cfg = {.capacity = 64,
+	                       .max_unused_warm_slots = 64,
+	                       .shards = 4,
 	                       .flags = SP_INDEX_HOME_AFFINITY};
 	sp_index *ix = NULL;
 	assert_int_equal(sp_index_create(&cfg, &ix), 0);
@@ -228,7 +230,9 @@ static void test_home_affinity_one_shard_is_the_seed(void **state)
 	(void)state;
 	sp_index *ix[2];
 	for (int v = 0; v < 2; v++) {
-		sp_index_config cfg = {.capacity = 50, .max_unused_warm_slots = 7, .shards = 1,
+		sp_index_config cfg = {.capacity = 50,
+		                       .max_unused_warm_slots = 7,
+		                       .shards = 1,
 		                       .flags = v ? SP_INDEX_HOME_AFFINITY : 0};
 		assert_int_equal(sp_index_create(&cfg, &ix[v]), 0);
 	}
@@ -351,9 +355,10 @@ static void test_random_ops_keep_invariants(void **state)
 				frees++;
 			} else {
 				uint32_t s;
-				int err = (x & 6) == 6 ? sp_index_alloc_affine_and_clear(ix, key, &s)
-				        : (x & 6) == 4 ? sp_index_alloc_nokey(ix, &s)
-				                       : sp_index_alloc(ix, key, &s);
+				int err = (x & 6) == 6
+				                  ? sp_index_alloc_affine_and_clear(ix, key, &s)
+				          : (x & 6) == 4 ? sp_index_alloc_nokey(ix, &s)
+				                         : sp_index_alloc(ix, key, &s);
 				if (err == 0) {
 					assert_true(s < cap);
 					assert_false(held[s]);
@@ -362,7 +367,8 @@ static void test_random_ops_keep_invariants(void **state)
 					allocs++;
 				} else {
 					/* -ENOSPC only when every slot is held. */
-					assert_true(err == -ENOENT || (err == -ENOSPC && nlive == cap));
+					assert_true(err == -ENOENT ||
+					            (err == -ENOSPC && nlive == cap));
 				}
 			}
 			assert_int_equal(sp_index_check(ix), 0);

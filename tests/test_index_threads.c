@@ -87,8 +87,8 @@ static void four_threads(uint32_t shards, uint32_t flags)
 {
 	for (unsigned i = 0; i < CAP; i++)
 		atomic_store(&g_owner[i], 0);
-	sp_index_config cfg = {.capacity = CAP, .max_unused_warm_slots = 64, .shards = shards,
-	                       .flags = flags};
+	sp_index_config cfg = {
+		.capacity = CAP, .max_unused_warm_slots = 64, .shards = shards, .flags = flags};
 	assert_int_equal(sp_index_create(&cfg, &g_ix), 0);
 	static worker w[THREADS];
 	pthread_t t[THREADS];

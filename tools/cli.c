@@ -82,7 +82,8 @@ bool cli_u64(const struct cli *c, const char *flag, const char *v, uint64_t *out
 	*out = x;
 	return true;
 bad:
-	cli_error(c, "%s: bad value '%s' (want a decimal integer 0..18446744073709551615)", flag, v);
+	cli_error(c, "%s: bad value '%s' (want a decimal integer 0..18446744073709551615)", flag,
+	          v);
 	return false;
 }
 
@@ -102,7 +103,7 @@ bool cli_u32(const struct cli *c, const char *flag, const char *v, uint32_t *out
 }
 
 bool cli_double(const struct cli *c, const char *flag, const char *v, double lo, double hi,
-		double *out)
+                double *out)
 {
 	char *end;
 	errno = 0;
@@ -167,8 +168,7 @@ static void unknown_flag(const struct cli *c, const char *arg)
 	cli_error(c, "unknown flag '%.*s' (see --help)", len, arg);
 }
 
-int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
-	      const char **trace)
+int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help, const char **trace)
 {
 	struct option opts[CLI_MAX_FLAGS + 3];
 	if (n > CLI_MAX_FLAGS) {
@@ -204,7 +204,7 @@ int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
 				continue;
 			}
 			cli_error(c, "unexpected argument '%s'%s (see --help)", optarg,
-				  trace ? ": one TRACE only" : "");
+			          trace ? ": one TRACE only" : "");
 			return SIM_EXIT_USAGE;
 		}
 		if (o == '?' && optopt > 0 && optopt < OPT_VERSION) {
@@ -236,7 +236,8 @@ int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
 		}
 		struct cli_flag *f = &flags[o - OPT_BASE];
 		if (f->seen) {
-			cli_error(c, "%s given twice (each flag at most once; see --help)", f->name);
+			cli_error(c, "%s given twice (each flag at most once; see --help)",
+			          f->name);
 			return SIM_EXIT_USAGE;
 		}
 		f->seen = true;
@@ -249,7 +250,7 @@ int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
 			continue;
 		}
 		cli_error(c, "unexpected argument '%s'%s (see --help)", c->argv[i],
-			  trace ? ": one TRACE only" : "");
+		          trace ? ": one TRACE only" : "");
 		return SIM_EXIT_USAGE;
 	}
 	if (trace && !*trace) {

@@ -34,7 +34,7 @@ struct cli {
 bool cli_u64(const struct cli *c, const char *flag, const char *v, uint64_t *out);
 bool cli_u32(const struct cli *c, const char *flag, const char *v, uint32_t *out);
 bool cli_double(const struct cli *c, const char *flag, const char *v, double lo, double hi,
-		double *out);
+                double *out);
 
 /* One flag of a command (cli_parse). `out` points at an int (CLI_SWITCH:
  * set to 1), a uint32_t, a uint64_t, a double (in [lo, hi]) or a const
@@ -53,10 +53,18 @@ struct cli_flag {
 #define CLI_MAX_FLAGS 24
 
 /* Table entries: an optional flag, a required one, a number in [lo, hi]. */
-#define CLI_OPT(flag, kind, dst) {.name = (flag), .type = (kind), .out = (dst)}
-#define CLI_REQ(flag, kind, dst) {.name = (flag), .type = (kind), .out = (dst), .required = true}
-#define CLI_NUM(flag, dst, min, max) \
-	{.name = (flag), .type = CLI_DOUBLE, .out = (dst), .lo = (min), .hi = (max)}
+#define CLI_OPT(flag, kind, dst)                                                                   \
+	{                                                                                          \
+		.name = (flag), .type = (kind), .out = (dst)                                       \
+	}
+#define CLI_REQ(flag, kind, dst)                                                                   \
+	{                                                                                          \
+		.name = (flag), .type = (kind), .out = (dst), .required = true                     \
+	}
+#define CLI_NUM(flag, dst, min, max)                                                               \
+	{                                                                                          \
+		.name = (flag), .type = CLI_DOUBLE, .out = (dst), .lo = (min), .hi = (max)         \
+	}
 
 /* cli_parse's result when the command should go on. */
 #define CLI_CONTINUE (-1)
@@ -75,7 +83,7 @@ struct cli_flag {
  * Otherwise CLI_CONTINUE.
  */
 int cli_parse(struct cli *c, struct cli_flag *flags, size_t n, const char *help,
-	      const char **trace);
+              const char **trace);
 
 /* Print "slotpool-sim CMD: MESSAGE" to stderr (printf-style). */
 void cli_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -62,16 +62,20 @@ int sim_cmd_gen(int argc, char **argv)
 	if (parsed != CLI_CONTINUE)
 		return parsed;
 	if (keys == 0 || keys > (1u << 26)) {
-		cli_error(&c, "--keys: bad value '%llu' (want 1..67108864)", (unsigned long long)keys);
+		cli_error(&c, "--keys: bad value '%llu' (want 1..67108864)",
+		          (unsigned long long)keys);
 		return SIM_EXIT_USAGE;
 	}
 	if (cap > SP_INDEX_MAX_CAPACITY) {
-		cli_error(&c, "--capacity: bad value '%llu' (want 0..%lu, the library's largest "
-			  "capacity, 2^30)", (unsigned long long)cap, (unsigned long)SP_INDEX_MAX_CAPACITY);
+		cli_error(&c,
+		          "--capacity: bad value '%llu' (want 0..%lu, the library's largest "
+		          "capacity, 2^30)",
+		          (unsigned long long)cap, (unsigned long)SP_INDEX_MAX_CAPACITY);
 		return SIM_EXIT_USAGE;
 	}
 	if (ops > UINT32_MAX - 1u) {
-		cli_error(&c, "--ops: bad value '%llu' (want at most 4294967294)", (unsigned long long)ops);
+		cli_error(&c, "--ops: bad value '%llu' (want at most 4294967294)",
+		          (unsigned long long)ops);
 		return SIM_EXIT_USAGE;
 	}
 
@@ -98,7 +102,9 @@ int sim_cmd_gen(int argc, char **argv)
 			uint32_t h = live[j];
 			live[j] = live[--nlive];
 			if (bytes_max) {
-				uint64_t b = bytes_max == UINT64_MAX ? sm_next(&s) : sm_next(&s) % (bytes_max + 1);
+				uint64_t b = bytes_max == UINT64_MAX
+				                     ? sm_next(&s)
+				                     : sm_next(&s) % (bytes_max + 1);
 				printf("f %u %llu\n", h, (unsigned long long)(b / 4096 * 4096));
 			} else {
 				printf("f %u\n", h);

@@ -58,7 +58,7 @@ static const char help[] =
 
 /* mt_gen, line for line. */
 static void mt_gen(uint64_t *v, uint64_t n, const double *cdf, uint64_t keys, double acc,
-		   double free_p, uint64_t cap, uint64_t seed, uint64_t key_base)
+                   double free_p, uint64_t cap, uint64_t seed, uint64_t key_base)
 {
 	uint64_t rng = seed, live = 0;
 	for (uint64_t i = 0; i < n; i++) {
@@ -151,9 +151,10 @@ int sim_cmd_mt(int argc, char **argv)
 	if (threads == 0 || threads > 1024 || n == 0 || n > (UINT64_C(1) << 32) || repeat == 0 ||
 	    keys == 0 || keys > (1u << 26)) {
 		cli_error(&c, "%s",
-			  threads == 0 || threads > 1024 ? "--threads: want 1..1024"
-			  : n == 0 || n > (UINT64_C(1) << 32) ? "--ops: want 1..4294967296"
-			  : repeat == 0 ? "--repeat: want at least 1" : "--keys: want 1..67108864");
+		          threads == 0 || threads > 1024      ? "--threads: want 1..1024"
+		          : n == 0 || n > (UINT64_C(1) << 32) ? "--ops: want 1..4294967296"
+		          : repeat == 0                       ? "--repeat: want at least 1"
+		                                              : "--keys: want 1..67108864");
 		return SIM_EXIT_USAGE;
 	}
 	/* Refuse a bad configuration before generating anything. */
@@ -162,18 +163,19 @@ int sim_cmd_mt(int argc, char **argv)
 	int rc = sp_index_create(&cfg, &probe);
 	if (rc) {
 		cli_error(&c, "capacity %u, warm %u, shards %u: %s", cfg.capacity,
-			  cfg.max_unused_warm_slots, cfg.shards,
-			  sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
+		          cfg.max_unused_warm_slots, cfg.shards,
+		          sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
 		return SIM_EXIT_FAIL;
 	}
 	sp_index_destroy(probe);
 	if (cfg.capacity < threads)
-		cli_warn(&c, "--capacity %u is below --threads %u: at most %u of the threads can "
-			 "hold a slot at a time, the others' allocations fail", cfg.capacity, threads,
-			 cfg.capacity);
+		cli_warn(&c,
+		         "--capacity %u is below --threads %u: at most %u of the threads can "
+		         "hold a slot at a time, the others' allocations fail",
+		         cfg.capacity, threads, cfg.capacity);
 	if (cfg.max_unused_warm_slots > cfg.capacity)
 		cli_warn(&c, "--warm %u is above --capacity %u, so it acts as %u",
-			 cfg.max_unused_warm_slots, cfg.capacity, cfg.capacity);
+		         cfg.max_unused_warm_slots, cfg.capacity, cfg.capacity);
 
 	uint64_t cap = cfg.capacity / threads ? cfg.capacity / threads : 1;
 	double *cdf = malloc(keys * sizeof *cdf);
@@ -206,8 +208,11 @@ int sim_cmd_mt(int argc, char **argv)
 		}
 		pthread_barrier_init(&bar, NULL, threads + 1);
 		for (uint32_t t = 0; t < threads; t++) {
-			w[t] = (struct worker){.ix = ix, .bar = &bar, .ops = streams + t * n, .n = n,
-					       .live = lives + t * (cap + 1)};
+			w[t] = (struct worker){.ix = ix,
+			                       .bar = &bar,
+			                       .ops = streams + t * n,
+			                       .n = n,
+			                       .live = lives + t * (cap + 1)};
 			if (pthread_create(&w[t].th, NULL, mt_worker, &w[t]) != 0) {
 				/* Cannot recover a barrier with missing parties. */
 				cli_error(&c, "cannot start thread %u", t);
@@ -243,9 +248,9 @@ int sim_cmd_mt(int argc, char **argv)
 		       threads, st.shards, cfg.capacity, cfg.max_unused_warm_slots,
 		       (unsigned long long)keys, own_keys ? "true" : "false",
 		       (cfg.flags & SP_INDEX_HOME_AFFINITY) ? "true" : "false", zipf, free_p,
-		       (unsigned long long)seed,
-		       (unsigned long long)total, best, mops, (unsigned long long)fails,
-		       (unsigned long long)st.affine_hits, (unsigned long long)keyed, rate);
+		       (unsigned long long)seed, (unsigned long long)total, best, mops,
+		       (unsigned long long)fails, (unsigned long long)st.affine_hits,
+		       (unsigned long long)keyed, rate);
 	else
 		printf("impl=slotpool threads=%u shards=%u capacity=%u warm=%u keys=%llu zipf=%g "
 		       "ops_total=%llu best_secs=%.4f mops=%.3f failed_allocs=%llu affine_hit_rate=%.4f\n",

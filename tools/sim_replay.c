@@ -126,7 +126,8 @@ int sim_cmd_replay(int argc, char **argv)
 			status = SIM_EXIT_BUG;
 		} else {
 			cli_error(&c, "capacity %u, warm %u, shards %u: %s", cfg.capacity, cfg.warm,
-				  cfg.shards, sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
+			          cfg.shards,
+			          sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
 			status = SIM_EXIT_FAIL;
 		}
 		goto out;

@@ -49,12 +49,13 @@ int sim_check_config(const struct cli *c, const struct sim_config *cfg, bool qui
 	int rc = sim_probe(cfg);
 	if (rc) {
 		cli_error(c, "capacity %u, warm %u, shards %u: %s", cfg->capacity, cfg->warm,
-			  cfg->shards, sim_refusal(rc, cfg->capacity, cfg->shards, why, sizeof why));
+		          cfg->shards,
+		          sim_refusal(rc, cfg->capacity, cfg->shards, why, sizeof why));
 		return SIM_EXIT_FAIL;
 	}
 	if (!quiet_warm && cfg->warm > cfg->capacity)
 		cli_warn(c, "--warm %u is above --capacity %u, so it acts as %u", cfg->warm,
-			 cfg->capacity, cfg->capacity);
+		         cfg->capacity, cfg->capacity);
 	return SIM_EXIT_OK;
 }
 
@@ -68,10 +69,12 @@ int sim_load(const struct cli *c, const char *path, struct trace *t)
 	}
 	if (t->nops == 0)
 		cli_warn(c, "%s has no operations (no a, c or f line): there is nothing to measure",
-			 path);
+		         path);
 	else if (t->nkeyed == 0)
-		cli_warn(c, "%s has no 'a KEY' line: no allocation can be an affine hit, so the "
-			 "hit rate says nothing", path);
+		cli_warn(c,
+		         "%s has no 'a KEY' line: no allocation can be an affine hit, so the "
+		         "hit rate says nothing",
+		         path);
 	return SIM_EXIT_OK;
 }
 
@@ -110,15 +113,15 @@ const char *sim_refusal(int err, uint32_t capacity, uint32_t shards, char *buf, 
 	if (err == -EINVAL) {
 		if (capacity > SP_INDEX_MAX_CAPACITY) {
 			snprintf(tmp, sizeof tmp, ": the capacity is at most %lu slots (2^30)",
-				 (unsigned long)SP_INDEX_MAX_CAPACITY);
+			         (unsigned long)SP_INDEX_MAX_CAPACITY);
 		} else if (shards > SP_INDEX_MAX_SHARDS) {
 			snprintf(tmp, sizeof tmp, ": at most %d shards", SP_INDEX_MAX_SHARDS);
 		} else if (capacity == 0 && shards > 1) {
 			snprintf(tmp, sizeof tmp, ": an index of capacity 0 has at most 1 shard");
 		} else if (shards > capacity && capacity > 0) {
 			snprintf(tmp, sizeof tmp,
-				 ": at most one shard per slot (%u shards for capacity %u)", shards,
-				 capacity);
+			         ": at most one shard per slot (%u shards for capacity %u)", shards,
+			         capacity);
 		} else {
 			tmp[0] = '\0';
 		}
@@ -133,7 +136,7 @@ const char *sim_refusal(int err, uint32_t capacity, uint32_t shards, char *buf, 
 /* The timed loop. A free whose bytes would overflow the index's byte sum is
  * retried with 0 bytes: the seed ignores bytes, and the slots must match. */
 __attribute__((noinline)) static uint64_t replay_loop(sp_index *ix, const struct trace_op *ops,
-						      size_t n, uint32_t *res)
+                                                      size_t n, uint32_t *res)
 {
 	uint64_t overflows = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -187,7 +190,7 @@ static void fill_counters(struct sim_result *o, const sp_index_stats *st)
  * whose previous allocation was `a K` handed to `a K`), which must equal the
  * library's count with one shard. */
 static int analyze(const struct trace *t, const struct sim_config *cfg, const uint32_t *res,
-		   struct sim_result *o)
+                   struct sim_result *o)
 {
 	size_t cap = cfg->capacity;
 	uint64_t *bytes = calloc(cap ? cap : 1, sizeof *bytes);
@@ -207,8 +210,9 @@ static int analyze(const struct trace *t, const struct sim_config *cfg, const ui
 		if (s == SP_INDEX_NO_SLOT)
 			continue;
 		if (s >= cap) {
-			fprintf(stderr, "slotpool-sim: BUG: handle %u got slot %u >= capacity %zu\n",
-				op->handle, s, cap);
+			fprintf(stderr,
+			        "slotpool-sim: BUG: handle %u got slot %u >= capacity %zu\n",
+			        op->handle, s, cap);
 			rc = -EUCLEAN;
 			goto out;
 		}
@@ -227,8 +231,9 @@ static int analyze(const struct trace *t, const struct sim_config *cfg, const ui
 			continue;
 		}
 		if (st[s] == 1) {
-			fprintf(stderr, "slotpool-sim: BUG: handle %u got slot %u which is in use\n",
-				op->handle, s);
+			fprintf(stderr,
+			        "slotpool-sim: BUG: handle %u got slot %u which is in use\n",
+			        op->handle, s);
 			rc = -EUCLEAN;
 			goto out;
 		}
@@ -245,16 +250,18 @@ static int analyze(const struct trace *t, const struct sim_config *cfg, const ui
 		lastkey[s] = op->val;
 	}
 	if (ever - in_use != o->final_unused_warm || sum != o->unused_bytes_resident) {
-		fprintf(stderr, "slotpool-sim: BUG: post-pass says %llu unused warm slots, %llu "
-			"bytes; the index says %llu, %llu\n",
-			(unsigned long long)(ever - in_use), (unsigned long long)sum,
-			(unsigned long long)o->final_unused_warm,
-			(unsigned long long)o->unused_bytes_resident);
+		fprintf(stderr,
+		        "slotpool-sim: BUG: post-pass says %llu unused warm slots, %llu "
+		        "bytes; the index says %llu, %llu\n",
+		        (unsigned long long)(ever - in_use), (unsigned long long)sum,
+		        (unsigned long long)o->final_unused_warm,
+		        (unsigned long long)o->unused_bytes_resident);
 		rc = -EUCLEAN;
 	}
 	if (cfg->shards <= 1 && seed_hits != o->affine_hits) {
-		fprintf(stderr, "slotpool-sim: BUG: %llu affine hits by slot history, %llu by the index\n",
-			(unsigned long long)seed_hits, (unsigned long long)o->affine_hits);
+		fprintf(stderr,
+		        "slotpool-sim: BUG: %llu affine hits by slot history, %llu by the index\n",
+		        (unsigned long long)seed_hits, (unsigned long long)o->affine_hits);
 		rc = -EUCLEAN;
 	}
 out:
@@ -275,7 +282,7 @@ static void init_result(struct sim_result *o, const struct trace *t, uint32_t wa
 }
 
 int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned repeat,
-	       uint32_t *results, struct sim_result *out, struct progress *progress)
+               uint32_t *results, struct sim_result *out, struct progress *progress)
 {
 	struct sim_result o;
 	uint64_t best = UINT64_MAX, first_hash = 0, overflows = 0;
@@ -322,7 +329,7 @@ int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned rep
 }
 
 int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const uint32_t *warm,
-		    size_t n, struct sim_result *out, struct progress *progress)
+                    size_t n, struct sim_result *out, struct progress *progress)
 {
 	uint32_t *pos = malloc((t->nhandles ? t->nhandles : 1) * sizeof *pos);
 	uint32_t *freepos = malloc((t->nhandles ? t->nhandles : 1) * sizeof *freepos);

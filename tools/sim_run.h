@@ -36,22 +36,22 @@ int sim_probe(const struct sim_config *cfg);
  * the (last) run; peaks from the post-pass or, in a sweep, from stats after
  * each free (the only operation that can raise them). */
 struct sim_result {
-	uint32_t warm;                  /* the budget replayed */
-	uint32_t shards;                /* shards of the index (sp_index_stats) */
-	uint64_t ops;                   /* a/c/f lines */
-	uint64_t alloc_ops;             /* a/c lines */
-	uint64_t keyed_ops;             /* a K lines: the hit rate's denominator */
-	uint64_t allocs;                /* successful a/c */
-	uint64_t failed_allocs;         /* a that got -ENOSPC */
-	uint64_t affine_hits;           /* a K served from K's own warm slots */
+	uint32_t warm;          /* the budget replayed */
+	uint32_t shards;        /* shards of the index (sp_index_stats) */
+	uint64_t ops;           /* a/c/f lines */
+	uint64_t alloc_ops;     /* a/c lines */
+	uint64_t keyed_ops;     /* a K lines: the hit rate's denominator */
+	uint64_t allocs;        /* successful a/c */
+	uint64_t failed_allocs; /* a that got -ENOSPC */
+	uint64_t affine_hits;   /* a K served from K's own warm slots */
 	uint64_t cold_picks;
 	uint64_t warm_steals;
-	uint64_t clears;                /* successful c */
-	uint64_t clear_misses;          /* c that got -ENOENT */
-	uint64_t frees;                 /* slots freed (f of a handle that got one) */
+	uint64_t clears;       /* successful c */
+	uint64_t clear_misses; /* c that got -ENOENT */
+	uint64_t frees;        /* slots freed (f of a handle that got one) */
 	uint64_t peak_in_use;
 	uint64_t peak_unused_warm;
-	uint64_t peak_unused_bytes;     /* peak of unused_bytes_resident */
+	uint64_t peak_unused_bytes; /* peak of unused_bytes_resident */
 	uint64_t final_unused_warm;
 	uint64_t unused_bytes_resident; /* at the end */
 	uint64_t bytes_overflows;       /* frees whose bytes were dropped (sum > 2^64-1) */
@@ -72,7 +72,7 @@ void sim_go_multithreaded(void);
  * or repeats disagree), with a message on stderr.
  */
 int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned repeat,
-	       uint32_t *results, struct sim_result *out, struct progress *progress);
+               uint32_t *results, struct sim_result *out, struct progress *progress);
 
 /*
  * sim_replay_many: replay t once for each of the n budgets warm[0..n) in a
@@ -82,7 +82,7 @@ int sim_replay(const struct trace *t, const struct sim_config *cfg, unsigned rep
  * negative errno (-ENOMEM, or sp_index_create's error).
  */
 int sim_replay_many(const struct trace *t, const struct sim_config *cfg, const uint32_t *warm,
-		    size_t n, struct sim_result *out, struct progress *progress);
+                    size_t n, struct sim_result *out, struct progress *progress);
 
 /* sim_print_summary: the replay summary of *r, as "name value" lines or,
  * with json != 0, as one JSON object on one line. */

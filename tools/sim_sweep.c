@@ -85,8 +85,8 @@ static uint32_t *parse_budgets(const struct cli *c, const char *v, size_t *n)
 		f[0] = strtok_r(copy, ":", &save);
 		f[1] = strtok_r(NULL, ":", &save);
 		f[2] = strtok_r(NULL, ":", &save);
-		if (!f[0] || !f[1] || !f[2] || strtok_r(NULL, ":", &save) || v[strlen(v) - 1] == ':' ||
-		    strstr(v, "::")) {
+		if (!f[0] || !f[1] || !f[2] || strtok_r(NULL, ":", &save) ||
+		    v[strlen(v) - 1] == ':' || strstr(v, "::")) {
 			cli_error(c, "--warm: bad value '%s' (want FROM:TO:STEP)", v);
 			goto bad;
 		}
@@ -94,8 +94,10 @@ static uint32_t *parse_budgets(const struct cli *c, const char *v, size_t *n)
 			if (!cli_u32(c, "--warm", f[i], &x[i]))
 				goto bad;
 		if (x[2] == 0 || x[0] > x[1] || (x[1] - x[0]) / x[2] >= MAX_BUDGETS) {
-			cli_error(c, "--warm: bad value '%s' (want FROM <= TO, STEP >= 1, "
-				  "at most %u budgets)", v, MAX_BUDGETS);
+			cli_error(c,
+			          "--warm: bad value '%s' (want FROM <= TO, STEP >= 1, "
+			          "at most %u budgets)",
+			          v, MAX_BUDGETS);
 			goto bad;
 		}
 		k = (x[1] - x[0]) / x[2] + 1;
@@ -108,7 +110,8 @@ static uint32_t *parse_budgets(const struct cli *c, const char *v, size_t *n)
 		size_t cap = 1;
 		for (const char *p = v; *p; p++)
 			cap += *p == ',';
-		if (cap > MAX_BUDGETS || !*v || v[strlen(v) - 1] == ',' || strstr(v, ",,") || v[0] == ',') {
+		if (cap > MAX_BUDGETS || !*v || v[strlen(v) - 1] == ',' || strstr(v, ",,") ||
+		    v[0] == ',') {
 			cli_error(c, "--warm: bad value '%s' (want a list like 0,8,64)", v);
 			goto bad;
 		}
@@ -166,15 +169,17 @@ static void fmt_bytes(char *dst, size_t len, uint64_t b)
 /* The last line: which budget to choose and what it buys and costs, so that
  * someone who recorded their traffic knows what to configure. */
 static void print_recommendation(FILE *f, const struct trace *t, const struct sim_result *r,
-				 size_t n)
+                                 size_t n)
 {
 	if (t->nops == 0) {
 		fputs("no recommendation: the trace has no operations\n", f);
 		return;
 	}
 	if (n < 2) {
-		fprintf(f, "no recommendation: one budget tried (--warm %u); give a range such as "
-			   "--warm 0:64:4, or --all\n", r[0].warm);
+		fprintf(f,
+		        "no recommendation: one budget tried (--warm %u); give a range such as "
+		        "--warm 0:64:4, or --all\n",
+		        r[0].warm);
 		return;
 	}
 	size_t k = knee_of(r, n);
@@ -191,32 +196,37 @@ static void print_recommendation(FILE *f, const struct trace *t, const struct si
 		snprintf(cost, sizeof cost, "peak resident %s", b);
 	} else {
 		snprintf(cost, sizeof cost, "peak %llu unused warm slots",
-			 (unsigned long long)r[k].peak_unused_warm);
+		         (unsigned long long)r[k].peak_unused_warm);
 	}
 	if (t->nkeyed == 0) {
-		fprintf(f, "recommended: --warm %u (the trace has no 'a KEY' line, so no budget buys "
-			   "hits: the smallest costs least; %s)\n", r[0].warm, cost);
+		fprintf(f,
+		        "recommended: --warm %u (the trace has no 'a KEY' line, so no budget buys "
+		        "hits: the smallest costs least; %s)\n",
+		        r[0].warm, cost);
 	} else if (best <= base) {
-		fprintf(f, "recommended: --warm %u (hit rate %.3f, and no larger budget tried does "
-			   "better; %s)\n", r[0].warm, base, cost);
+		fprintf(f,
+		        "recommended: --warm %u (hit rate %.3f, and no larger budget tried does "
+		        "better; %s)\n",
+		        r[0].warm, base, cost);
 	} else {
-		fprintf(f, "recommended: --warm %u (hit rate %.3f, 90%% of the gain from %.3f at "
-			   "--warm %u to %.3f; %s)%s\n", r[k].warm, rate_of(&r[k]), base, r[0].warm,
-			best, cost,
-			k == n - 1 ? "; the largest budget tried: larger ones may gain more" : "");
+		fprintf(f,
+		        "recommended: --warm %u (hit rate %.3f, 90%% of the gain from %.3f at "
+		        "--warm %u to %.3f; %s)%s\n",
+		        r[k].warm, rate_of(&r[k]), base, r[0].warm, best, cost,
+		        k == n - 1 ? "; the largest budget tried: larger ones may gain more" : "");
 	}
 }
 
 static void print_table(FILE *f, const struct sim_result *r, size_t n)
 {
 	fprintf(f, "%8s %9s %12s %12s %12s %10s %14s\n", "budget", "hit_rate", "affine_hits",
-		"cold_picks", "warm_steals", "peak_warm", "peak_bytes");
+	        "cold_picks", "warm_steals", "peak_warm", "peak_bytes");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%8u %8.2f%% %12llu %12llu %12llu %10llu %14llu\n", r[i].warm,
-			100.0 * rate_of(&r[i]), (unsigned long long)r[i].affine_hits,
-			(unsigned long long)r[i].cold_picks, (unsigned long long)r[i].warm_steals,
-			(unsigned long long)r[i].peak_unused_warm,
-			(unsigned long long)r[i].peak_unused_bytes);
+		        100.0 * rate_of(&r[i]), (unsigned long long)r[i].affine_hits,
+		        (unsigned long long)r[i].cold_picks, (unsigned long long)r[i].warm_steals,
+		        (unsigned long long)r[i].peak_unused_warm,
+		        (unsigned long long)r[i].peak_unused_bytes);
 }
 
 /* Horizontal bars, zoomed to the range of hit rates seen (rounded out to 5%)
@@ -243,7 +253,7 @@ static void print_chart(FILE *f, const struct sim_result *r, size_t n)
 	snprintf(los, sizeof los, "%.0f%%", lo * 100);
 	snprintf(his, sizeof his, "%.0f%%", hi * 100);
 	fprintf(f, "\naffine hit rate by warm budget\n%8s  %s%*s\n", "budget", los,
-		width - (int)strlen(los), his);
+	        width - (int)strlen(los), his);
 	for (size_t i = 0; i < n; i++) {
 		if (i % stride && i != n - 1 && i != knee)
 			continue;
@@ -253,21 +263,23 @@ static void print_chart(FILE *f, const struct sim_result *r, size_t n)
 		for (int j = 0; j < width; j++)
 			fputc(j < bar ? '#' : ' ', f);
 		fprintf(f, "| %6.2f%%%s\n", 100.0 * x,
-			i == knee && knee > 0 ? "  <- 90% of the gain" : "");
+		        i == knee && knee > 0 ? "  <- 90% of the gain" : "");
 	}
 }
 
 static void write_csv(FILE *f, const struct sim_result *r, size_t n)
 {
 	fprintf(f, "budget,affine_hit_rate,affine_hits,keyed_allocs,cold_picks,warm_steals,"
-		   "failed_allocs,peak_in_use,peak_unused_warm,peak_unused_bytes_resident\n");
+	           "failed_allocs,peak_in_use,peak_unused_warm,peak_unused_bytes_resident\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%u,%.6f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", r[i].warm,
-			rate_of(&r[i]), (unsigned long long)r[i].affine_hits,
-			(unsigned long long)r[i].keyed_ops, (unsigned long long)r[i].cold_picks,
-			(unsigned long long)r[i].warm_steals, (unsigned long long)r[i].failed_allocs,
-			(unsigned long long)r[i].peak_in_use, (unsigned long long)r[i].peak_unused_warm,
-			(unsigned long long)r[i].peak_unused_bytes);
+		        rate_of(&r[i]), (unsigned long long)r[i].affine_hits,
+		        (unsigned long long)r[i].keyed_ops, (unsigned long long)r[i].cold_picks,
+		        (unsigned long long)r[i].warm_steals,
+		        (unsigned long long)r[i].failed_allocs,
+		        (unsigned long long)r[i].peak_in_use,
+		        (unsigned long long)r[i].peak_unused_warm,
+		        (unsigned long long)r[i].peak_unused_bytes);
 }
 
 int sim_cmd_sweep(int argc, char **argv)
@@ -290,7 +302,8 @@ int sim_cmd_sweep(int argc, char **argv)
 		return parsed;
 	if (!warmarg == !all) {
 		cli_error(&c, "%s (see --help)",
-			  all ? "--warm and --all exclude each other" : "--warm or --all is required");
+		          all ? "--warm and --all exclude each other"
+		              : "--warm or --all is required");
 		return SIM_EXIT_USAGE;
 	}
 	int csv_out = csv && !strcmp(csv, "-"), plot_out = plot && !strcmp(plot, "-");
@@ -302,15 +315,18 @@ int sim_cmd_sweep(int argc, char **argv)
 	char gnuplot[4096];
 	if (plot && sim_plot_find(gnuplot, sizeof gnuplot) != 0) {
 		cli_error(&c, "--plot: gnuplot is not installed (no gnuplot on PATH); install it, "
-			  "e.g. `apt-get install gnuplot-nox`, or leave out --plot");
+		              "e.g. `apt-get install gnuplot-nox`, or leave out --plot");
 		return SIM_EXIT_PLOT;
 	}
 	size_t n = 0;
 	uint32_t *w;
 	if (all) {
 		if (cfg.capacity >= MAX_BUDGETS) {
-			cli_error(&c, "--all: capacity %u gives too many budgets (at most %u); use --warm "
-				  "FROM:TO:STEP", cfg.capacity, MAX_BUDGETS);
+			cli_error(
+				&c,
+				"--all: capacity %u gives too many budgets (at most %u); use --warm "
+				"FROM:TO:STEP",
+				cfg.capacity, MAX_BUDGETS);
 			return SIM_EXIT_USAGE;
 		}
 		n = (size_t)cfg.capacity + 1;
@@ -347,17 +363,18 @@ int sim_cmd_sweep(int argc, char **argv)
 	if (rc) {
 		char why[256];
 		cli_error(&c, "capacity %u, shards %u: %s", cfg.capacity, cfg.shards,
-			  sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
+		          sim_refusal(rc, cfg.capacity, cfg.shards, why, sizeof why));
 		status = SIM_EXIT_FAIL;
 		goto out;
 	}
 	/* With --csv - or --plot -, stdout holds that alone. */
 	FILE *text = csv_out || plot_out ? stderr : stdout;
 	fprintf(text, "trace %s: %zu ops, %zu keyed allocs, capacity %u\n", path, t.nops, t.nkeyed,
-		cfg.capacity);
+	        cfg.capacity);
 	if (t.nops) {
-		fprintf(text, "budget = --warm (max_unused_warm_slots): unused warm slots kept beyond "
-			      "the live ones\n\n");
+		fprintf(text,
+		        "budget = --warm (max_unused_warm_slots): unused warm slots kept beyond "
+		        "the live ones\n\n");
 		print_table(text, r, n);
 		if (t.nkeyed)
 			print_chart(text, r, n);

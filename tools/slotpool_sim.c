@@ -55,7 +55,7 @@ static int close_stdout(const char *cmd, int status)
 	if (!bad || status != SIM_EXIT_OK)
 		return status;
 	fprintf(stderr, "slotpool-sim%s%s: cannot write to stdout: %s\n", cmd ? " " : "",
-		cmd ? cmd : "", strerror(e));
+	        cmd ? cmd : "", strerror(e));
 	return SIM_EXIT_IO;
 }
 

@@ -71,9 +71,9 @@ struct trace_reader {
 	size_t cap;           /* of t.ops */
 	unsigned char *freed; /* per handle: 1 once freed */
 	size_t hcap;
-	size_t lineno;        /* of the line being read, from 1 */
-	size_t lb;            /* bytes of it in line[], when not long */
-	bool long_line;       /* it is longer than line_max: in ll */
+	size_t lineno;  /* of the line being read, from 1 */
+	size_t lb;      /* bytes of it in line[], when not long */
+	bool long_line; /* it is longer than line_max: in ll */
 	struct longline ll;
 	char line[TRACE_LINE_MAX];
 };
@@ -99,7 +99,8 @@ static void excerpt(char *dst, size_t dstlen, const char *line, size_t len)
 	dst[o < dstlen ? o : dstlen - 1] = '\0';
 }
 
-static int fail(struct trace_reader *p, size_t lineno, const char *line, size_t len, const char *why)
+static int fail(struct trace_reader *p, size_t lineno, const char *line, size_t len,
+                const char *why)
 {
 	char ex[256];
 	if (!p->err || p->errlen == 0)
@@ -286,7 +287,7 @@ static const char *line_syntax(const char *b, const char *e, struct trace_op *op
 /* Parses one non-blank, non-comment line, trimmed to [b, e); raw[0..rawlen)
  * is the line as read (at least its first 40 bytes), for the message. */
 static int parse_line(struct trace_reader *p, const char *raw, size_t rawlen, const char *b,
-		      const char *e)
+                      const char *e)
 {
 	struct trace_op op;
 	uint64_t h = 0;
@@ -610,7 +611,7 @@ int trace_reader_finish(struct trace_reader *p, struct trace *out)
 }
 
 int trace_parse(const char *buf, size_t len, const char *name, struct trace *out, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	if (!out || (!buf && len))
 		return -EINVAL;

@@ -101,8 +101,8 @@ void trace_reader_set_line_max(struct trace_reader *p, size_t n);
  * or -EINVAL (err untouched) when out is NULL, or buf is NULL and len is not
  * 0. On success the caller owns out->ops and releases it with trace_free.
  */
-int trace_parse(const char *buf, size_t len, const char *name, struct trace *out,
-		char *err, size_t errlen);
+int trace_parse(const char *buf, size_t len, const char *name, struct trace *out, char *err,
+                size_t errlen);
 
 /*
  * trace_load: read the file at `path` ("-" = standard input) as it parses it,

@@ -13,11 +13,19 @@
  * byte from `accessible` to the end of the slot's guard faults.
  *
  * sp_mempool_free resets the slot so that the next user sees exactly the
- * pristine image or zeros, with work that scales with what was written: the
- * first keep_resident_bytes are restored in place (they stay resident), the
- * rest of what was written is decommitted (madvise MADV_DONTNEED). The slot
+ * pristine image or zeros. By default (the adaptive reset) the pages stay
+ * resident and are put back in place: every page that may have been
+ * written is compared with the image and copied back if it differs, so the
+ * next user takes no page fault; which pages may have been written comes
+ * from reading the used range directly or from one PAGEMAP_SCAN, whichever
+ * the slot's own timings say is cheaper. Resident pages of warm slots are
+ * bounded by max_resident_bytes (the least recently freed go first) and
+ * released on demand by sp_mempool_trim. SP_MEMPOOL_RESET_DECOMMIT (or
+ * keep_resident_bytes > 0) instead decommits what was written
+ * (madvise MADV_DONTNEED), but for the first keep_resident_bytes. The slot
  * stays *warm* for its image: the next alloc of the same image gets it back
- * without remapping anything. See docs/MEMPOOL.md for the slot lifecycle.
+ * without remapping anything. See docs/MEMPOOL.md for the slot lifecycle
+ * and the reset's cost model.
  *
  * Kernel features are probed once at create, each with a fallback; the
  * path in use is reported in sp_mempool_stats:
@@ -374,8 +382,11 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
  *         other    the reset failed: the slot is still returned, marked to
  *                  be rebuilt from scratch before its next use (it is never
  *                  handed out dirty).
- * Thread-safe. Cost: with write tracking, O(pages written) plus one ioctl
- * and at most one madvise; otherwise O(high-water accessible bytes).
+ * Thread-safe. Cost: adaptive: a comparison of the used range, or one
+ * ioctl and a comparison of the slot's private pages, no page fault for the
+ * next user; past max_resident_bytes, one madvise per warm slot trimmed.
+ * Decommit: O(pages written) plus one ioctl and at most one madvise (with
+ * write tracking), or O(high-water accessible bytes).
  */
 SP_API int sp_mempool_free(sp_mempool *pool, void *base);
 

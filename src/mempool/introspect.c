@@ -160,14 +160,14 @@ SP_API int sp_mempool_report(sp_mempool *pool, sp_mempool_holder *out, uint32_t 
 	return 0;
 }
 
-#define CHECK(cond, ...)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "sp_mempool_check: " __VA_ARGS__);   \
-			fputc('\n', stderr);                                 \
-			err = -EUCLEAN;                                      \
-			goto out;                                            \
-		}                                                            \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "sp_mempool_check: " __VA_ARGS__);                         \
+			fputc('\n', stderr);                                                       \
+			err = -EUCLEAN;                                                            \
+			goto out;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 static const sp_image *find_live(const sp_mempool *p, uint64_t id)

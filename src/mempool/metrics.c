@@ -13,8 +13,14 @@
 #include "../metrics.h"
 #include "pool.h"
 
-#define G(name, key, help) {"slotpool_mempool_" name, key, help, SP__METRIC_GAUGE}
-#define C(name, key, help) {"slotpool_mempool_" name "_total", key, help, SP__METRIC_COUNTER}
+#define G(name, key, help)                                                                         \
+	{                                                                                          \
+		"slotpool_mempool_" name, key, help, SP__METRIC_GAUGE                              \
+	}
+#define C(name, key, help)                                                                         \
+	{                                                                                          \
+		"slotpool_mempool_" name "_total", key, help, SP__METRIC_COUNTER                   \
+	}
 
 static const struct sp__metric path_info = {
 	"slotpool_mempool_path_info", "paths",
@@ -23,18 +29,23 @@ static const struct sp__metric path_info = {
 
 static const struct sp__metric families[] = {
 	G("slots", "slots", "Slots in the pool."),
-	G("in_use_slots", "in_use", "Slots handed out, including frees waiting in a decommit batch."),
-	G("peak_in_use_slots", "peak_in_use", "Most slots in use at once (an upper bound with several shards)."),
+	G("in_use_slots", "in_use",
+          "Slots handed out, including frees waiting in a decommit batch."),
+	G("peak_in_use_slots", "peak_in_use",
+          "Most slots in use at once (an upper bound with several shards)."),
 	G("warm_slots", "warm", "Freed slots kept warm for their image."),
 	G("cold_slots", "cold", "Slots never handed out."),
 	G("pending_slots", "pending", "Freed slots waiting for a batched decommit."),
 	G("images", "images", "Live images of the pool."),
 	G("mappings", "mappings", "Kernel mappings (VMAs) the pool holds."),
 	G("process_mappings", "process_mappings", "Kernel mappings all pools of the process hold."),
-	G("mappings_limit", "map_limit", "Mappings all pools of the process may hold (vm.max_map_count minus the headroom)."),
-	G("kernel_mappings_max", "max_map_count", "vm.max_map_count, read when the pool was created."),
+	G("mappings_limit", "map_limit",
+          "Mappings all pools of the process may hold (vm.max_map_count minus the headroom)."),
+	G("kernel_mappings_max", "max_map_count",
+          "vm.max_map_count, read when the pool was created."),
 	G("reservation_bytes", "reservation_bytes", "Address space the pool reserved."),
-	G("resident_in_use_bytes", "resident_in_use_bytes", "Bytes kept resident by earlier resets in slots now in use."),
+	G("resident_in_use_bytes", "resident_in_use_bytes",
+          "Bytes kept resident by earlier resets in slots now in use."),
 	G("resident_warm_bytes", "resident_warm_bytes", "Bytes warm slots keep resident."),
 	G("max_resident_bytes", "max_resident_bytes", "Budget of resident_warm_bytes."),
 	C("allocs", "allocs", "Successful allocs."),
@@ -46,18 +57,24 @@ static const struct sp__metric families[] = {
 	C("waits", "waits", "Allocs that waited for a free slot."),
 	C("wait_timeouts", "wait_timeouts", "Waits that ended at their deadline."),
 	C("mapping_refusals", "map_refusals", "Allocs refused by the mappings budget."),
-	C("mapping_reclaims", "map_reclaims", "Warm slots whose mappings were taken back for the mappings budget."),
+	C("mapping_reclaims", "map_reclaims",
+          "Warm slots whose mappings were taken back for the mappings budget."),
 	C("decommit_calls", "decommit_calls", "madvise and process_madvise calls issued."),
 	C("decommit_bytes", "decommit_bytes", "Bytes decommitted."),
 	C("reset_bytes", "reset_bytes", "Bytes restored in place (copied back or zeroed)."),
-	C("reset_failures", "reset_failures", "Frees whose reset failed (the slot is rebuilt before reuse)."),
+	C("reset_failures", "reset_failures",
+          "Frees whose reset failed (the slot is rebuilt before reuse)."),
 	C("resets_in_place", "resets_in_place", "Frees that restored what was written in place."),
 	C("resets_decommit", "resets_decommit", "Frees that decommitted what was written."),
-	C("resets_scanned", "resets_scanned", "Frees that asked PAGEMAP_SCAN which pages to reset."),
-	C("pages_compared", "pages_compared", "Pages a reset in place compared with the image or zeros."),
+	C("resets_scanned", "resets_scanned",
+          "Frees that asked PAGEMAP_SCAN which pages to reset."),
+	C("pages_compared", "pages_compared",
+          "Pages a reset in place compared with the image or zeros."),
 	C("pages_restored", "pages_restored", "Pages that differed and were copied back."),
-	C("trimmed_bytes", "trimmed_bytes", "Kept bytes nobody wrote lately, decommitted by the adaptive reset."),
-	C("budget_reclaims", "budget_reclaims", "Warm slots whose kept pages were decommitted for the resident budget or a trim."),
+	C("trimmed_bytes", "trimmed_bytes",
+          "Kept bytes nobody wrote lately, decommitted by the adaptive reset."),
+	C("budget_reclaims", "budget_reclaims",
+          "Warm slots whose kept pages were decommitted for the resident budget or a trim."),
 	C("budget_reclaimed_bytes", "budget_bytes", "Bytes those decommits released."),
 };
 
@@ -71,7 +88,7 @@ static const struct sp__metric image_families[] = {
 #undef C
 
 struct img_row {
-	uint64_t id; /* 0: "other" */
+	uint64_t id;   /* 0: "other" */
 	uint64_t v[4]; /* live, warm, hits, remaps */
 };
 
@@ -153,14 +170,42 @@ SP_API int sp_mempool_metrics(sp_mempool *pool, int format, sp_write_fn write, v
 	};
 	sp__metrics_info(&m, &path_info, paths, 4);
 	const uint64_t v[] = {
-		st.slots, st.in_use, st.peak_in_use, st.warm, st.cold, st.pending, st.images,
-		st.mappings, st.process_mappings, st.map_limit, st.max_map_count,
-		st.reservation_bytes, st.resident_in_use_bytes, st.resident_warm_bytes,
-		st.max_resident_bytes, st.allocs, st.affine_hits, st.remaps, st.cold_picks,
-		st.warm_steals, st.failed_allocs, st.waits, st.wait_timeouts, st.map_refusals,
-		st.map_reclaims, st.decommit_calls, st.decommit_bytes, st.reset_bytes,
-		st.reset_failures, st.resets_in_place, st.resets_decommit, st.resets_scanned,
-		st.pages_compared, st.pages_restored, st.trimmed_bytes, st.budget_reclaims,
+		st.slots,
+		st.in_use,
+		st.peak_in_use,
+		st.warm,
+		st.cold,
+		st.pending,
+		st.images,
+		st.mappings,
+		st.process_mappings,
+		st.map_limit,
+		st.max_map_count,
+		st.reservation_bytes,
+		st.resident_in_use_bytes,
+		st.resident_warm_bytes,
+		st.max_resident_bytes,
+		st.allocs,
+		st.affine_hits,
+		st.remaps,
+		st.cold_picks,
+		st.warm_steals,
+		st.failed_allocs,
+		st.waits,
+		st.wait_timeouts,
+		st.map_refusals,
+		st.map_reclaims,
+		st.decommit_calls,
+		st.decommit_bytes,
+		st.reset_bytes,
+		st.reset_failures,
+		st.resets_in_place,
+		st.resets_decommit,
+		st.resets_scanned,
+		st.pages_compared,
+		st.pages_restored,
+		st.trimmed_bytes,
+		st.budget_reclaims,
 		st.budget_bytes,
 	};
 	_Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(families) / sizeof(families[0]),
@@ -168,14 +213,15 @@ SP_API int sp_mempool_metrics(sp_mempool *pool, int format, sp_write_fn write, v
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		sp__metrics_value(&m, &families[i], v[i]);
 	if (per_image) {
-		struct img_row rows[SP_MEMPOOL_METRICS_IMAGES + 1];
+		struct img_row rows[SP_MEMPOOL_METRICS_IMAGES + 1] = {{0, {0, 0, 0, 0}}};
 		pthread_mutex_lock(&pool->mu);
 		size_t n = image_rows(pool, rows, SP_MEMPOOL_METRICS_IMAGES);
 		pthread_mutex_unlock(&pool->mu);
 		for (int f = 0; f < 4; f++) {
 			sp__metrics_family(&m, &image_families[f]);
 			for (size_t k = 0; k < n; k++) {
-				struct sp__label l = {"image", rows[k].id ? NULL : "other", rows[k].id};
+				struct sp__label l = {"image", rows[k].id ? NULL : "other",
+				                      rows[k].id};
 				sp__metrics_sample(&m, &l, 1, rows[k].v[f]);
 			}
 			sp__metrics_family_end(&m);

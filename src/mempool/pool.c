@@ -36,9 +36,9 @@
 #define DEF_MAP_HEADROOM_MIN 4096u
 /* vm.max_map_count when it cannot be read (the kernel's default). */
 #define DEF_MAX_MAP_COUNT 65530u
-#define KNOWN_FLAGS                                                                          \
-	(SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE | \
-	 SP_MEMPOOL_NO_GUARD_INSTALL | SP_MEMPOOL_NO_AFFINITY | SP_MEMPOOL_RESET_DECOMMIT |    \
+#define KNOWN_FLAGS                                                                                \
+	(SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE |      \
+	 SP_MEMPOOL_NO_GUARD_INSTALL | SP_MEMPOOL_NO_AFFINITY | SP_MEMPOOL_RESET_DECOMMIT |        \
 	 SP_MEMPOOL_RESET_RESTORE)
 /* The default budget of kept bytes: this share of the machine's memory. */
 #define DEF_RESIDENT_SHARE 16
@@ -218,7 +218,7 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	p->reset_mode = (p->keep || (cfg->flags & SP_MEMPOOL_RESET_DECOMMIT))
 	                        ? SP_MEMPOOL_RESET_PATH_DECOMMIT
 	                : (cfg->flags & SP_MEMPOOL_RESET_RESTORE) ? SP_MEMPOOL_RESET_PATH_RESTORE
-	                                                            : SP_MEMPOOL_RESET_PATH_ADAPTIVE;
+	                                                          : SP_MEMPOOL_RESET_PATH_ADAPTIVE;
 	p->max_resident = cfg->max_resident_bytes;
 	if (!p->max_resident) {
 		long pages = sysconf(_SC_PHYS_PAGES);
@@ -245,8 +245,8 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	 * image and reuse another image's slot only when no cold one is left. */
 	sp_index_config icfg = {
 		.capacity = p->nslots,
-		.max_unused_warm_slots = cfg->max_unused_warm_slots ? cfg->max_unused_warm_slots
-		                                                    : p->nslots,
+		.max_unused_warm_slots =
+			cfg->max_unused_warm_slots ? cfg->max_unused_warm_slots : p->nslots,
 		.shards = cfg->shards,
 		.flags = cfg->index_flags,
 	};
@@ -363,8 +363,8 @@ static int index_alloc(sp_mempool *p, const sp_image *img, uint32_t *i)
  * waiter through: every free gives its slot to the index (or to the
  * batch, which a waiter flushes) before it looks for waiters, and a
  * waiter counts itself before each try, so no wakeup is lost. */
-static int alloc_slow(sp_mempool *p, const sp_image *img, int wait,
-                      const struct timespec *deadline, uint32_t *i)
+static int alloc_slow(sp_mempool *p, const sp_image *img, int wait, const struct timespec *deadline,
+                      uint32_t *i)
 {
 	int err, waited = 0, timed_out = 0;
 	pthread_mutex_lock(&p->mu);
@@ -450,8 +450,7 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 	return 0;
 }
 
-SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible,
-                            sp_mem_slot *out)
+SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible, sp_mem_slot *out)
 {
 	return alloc_common(pool, img, accessible, 0, NULL, out);
 }

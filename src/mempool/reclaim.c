@@ -43,8 +43,7 @@ int sp__slot_claim(sp_mempool *p, uint32_t i)
 {
 	unsigned char free_ = SP__MS_FREE;
 	return atomic_compare_exchange_strong_explicit(&p->slots[i].state, &free_, SP__MS_RECLAIM,
-	                                               memory_order_acq_rel,
-	                                               memory_order_relaxed)
+	                                               memory_order_acq_rel, memory_order_relaxed)
 	               ? 0
 	               : -EBUSY;
 }
@@ -53,9 +52,9 @@ void sp__slot_take(sp_mempool *p, uint32_t i, unsigned state)
 {
 	for (;;) {
 		unsigned char free_ = SP__MS_FREE;
-		if (atomic_compare_exchange_weak_explicit(&p->slots[i].state, &free_,
-		                                          (unsigned char)state, memory_order_acquire,
-		                                          memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+			    &p->slots[i].state, &free_, (unsigned char)state, memory_order_acquire,
+			    memory_order_relaxed))
 			return;
 		/* A reclaimer holds it for a few system calls. */
 		sched_yield();
@@ -112,7 +111,8 @@ static uint64_t reclaim(sp_mempool *p, enum what w, uint64_t need, uint32_t self
 	uint64_t now = sp__age_clock(), sum[64] = {0};
 	for (uint32_t i = 0; i < p->nslots; i++) {
 		const struct sp__mslot *s = &p->slots[i];
-		if (i != self && atomic_load_explicit(&s->state, memory_order_relaxed) == SP__MS_FREE)
+		if (i != self &&
+		    atomic_load_explicit(&s->state, memory_order_relaxed) == SP__MS_FREE)
 			sum[age_class(now, s->freed_at)] += has(s, w);
 	}
 	unsigned cut = 64;

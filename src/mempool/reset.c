@@ -204,12 +204,14 @@ static int reset_decommit(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 			err = push_decommit(p, d, base + keep, hw - keep);
 	} else if (p->track == SP_MEMPOOL_TRACK_WRITTEN) {
 		if (keep)
-			err = scan_reset(p, s, base, SP__OS_SCAN_WRITTEN, 0, keep, keep, d, &restored);
+			err = scan_reset(p, s, base, SP__OS_SCAN_WRITTEN, 0, keep, keep, d,
+			                 &restored);
 		/* The written pages are only part of what stays resident. */
 		if (!err && keep)
 			err = count_resident(p, base, 0, keep, &kept);
 		if (!err && hw > keep)
-			err = scan_reset(p, s, base, SP__OS_SCAN_MAPPED, keep, hw, keep, d, &restored);
+			err = scan_reset(p, s, base, SP__OS_SCAN_MAPPED, keep, hw, keep, d,
+			                 &restored);
 	} else {
 		err = scan_reset(p, s, base, SP__OS_SCAN_MAPPED, 0, hw, keep, d, &restored);
 		/* Private pages below keep were restored, and those restored at
@@ -225,8 +227,8 @@ static int reset_decommit(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 /* ---- adaptive -------------------------------------------------------------- */
 
 /* The model's constants for what it cannot time without paying for it. */
-#define FAULT_NS 2500u    /* a copy-on-write fault of the next user */
-#define MADV_NS 1500u     /* one madvise(MADV_DONTNEED) */
+#define FAULT_NS 2500u /* a copy-on-write fault of the next user */
+#define MADV_NS 1500u  /* one madvise(MADV_DONTNEED) */
 #define SCAN_NS_START 1000u
 /* One reset in this many scans although reading directly looked cheaper,
  * so that the scan's measurement stays current (the other way needs no
@@ -235,7 +237,7 @@ static int reset_decommit(sp_mempool *p, uint32_t i, struct sp__ranges *d)
  * would map every page of it, making its later scans slower). */
 #define EXPLORE 32u
 #define CMP_PS_START 100000u /* 100 ns a page */
-#define TRIM_SLACK 16u    /* kept pages tolerated beyond twice D */
+#define TRIM_SLACK 16u       /* kept pages tolerated beyond twice D */
 
 /* Pristine content of a page past an image: zeros (never written, so
  * the kernel backs it with the shared zero page). */
@@ -271,7 +273,7 @@ static uint64_t restore_changed(const struct sp__mslot *s, char *base, uint64_t 
 		const void *src = (img && off >= io && off < ie)
 		                          ? (const char *)img->src + (off - io)
 		                          : (const void *)zero_page;
-		if (memcmp(base + off, src, pg)) {
+		if (memcmp(base + off, src, pg) != 0) {
 			memcpy(base + off, src, pg);
 			changed++;
 			if (run != UINT64_MAX && u && u->n < 32) {

@@ -67,9 +67,8 @@ static int try_take(sp_mempool *p, uint64_t n)
 	do {
 		if (cur + n > p->map_limit)
 			return -ENOMEM;
-	} while (!atomic_compare_exchange_weak_explicit(&maps_process, &cur, cur + n,
-	                                                memory_order_relaxed,
-	                                                memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&maps_process, &cur, cur + n, memory_order_relaxed, memory_order_relaxed));
 	atomic_fetch_add_explicit(&p->maps, n, memory_order_relaxed);
 	return 0;
 }

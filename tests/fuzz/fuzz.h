@@ -52,15 +52,14 @@ static inline uint64_t fz_u64(fz_in *in)
 
 /* A failed check is a finding: say what differed, then crash so that
  * libFuzzer saves the input (and the replay CTest fails). */
-#define FZ_CHECK(cond, ...)                                                       \
-	do {                                                                      \
-		if (!(cond)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,    \
-			        __LINE__, #cond);                                 \
-			fprintf(stderr, __VA_ARGS__);                             \
-			fputc('\n', stderr);                                      \
-			abort();                                                  \
-		}                                                                 \
+#define FZ_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);   \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #endif /* SP_FUZZ_H */

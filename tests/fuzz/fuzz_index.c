@@ -43,9 +43,9 @@ typedef struct {
 	sp_index *ix;
 	model m;
 	unsigned keymode;
-	uint64_t *scratch; /* cap entries, for keys_with_warm */
-	uint32_t shards;   /* > 1: the model tracks states, the index picks */
-	int home_only;     /* SP_INDEX_HOME_AFFINITY, with several shards */
+	uint64_t *scratch;         /* cap entries, for keys_with_warm */
+	uint32_t shards;           /* > 1: the model tracks states, the index picks */
+	int home_only;             /* SP_INDEX_HOME_AFFINITY, with several shards */
 	uint32_t home_lo, home_hi; /* the caller's home shard: slots [lo, hi) */
 } fz_index;
 
@@ -150,8 +150,7 @@ static void compare_all(fz_index *f)
 /* Expected result of freeing slots[0..n-1] as one batch, checked in order
  * like the library (and like n sp_index_free calls would): a bad slot is
  * -EINVAL, then a byte sum past UINT64_MAX is -EOVERFLOW. */
-static int model_batch_error(const model *m, const uint32_t *slots, const uint64_t *bytes,
-                             size_t n)
+static int model_batch_error(const model *m, const uint32_t *slots, const uint64_t *bytes, size_t n)
 {
 	uint64_t sum = model_warm_bytes(m);
 	for (size_t i = 0; i < n; i++) {
@@ -188,7 +187,8 @@ static void alloc_sharded(fz_index *f, int kind, uint64_t key)
 	}
 	int at_home = slot >= f->home_lo && slot < f->home_hi;
 	if (kind == 1 && !mine) {
-		FZ_CHECK(rc == -ENOENT && slot == SP_INDEX_NO_SLOT, "clear of a key without warm slots: %d", rc);
+		FZ_CHECK(rc == -ENOENT && slot == SP_INDEX_NO_SLOT,
+		         "clear of a key without warm slots: %d", rc);
 		m->misses++;
 		return;
 	}
@@ -197,13 +197,13 @@ static void alloc_sharded(fz_index *f, int kind, uint64_t key)
 		m->failed++;
 		return;
 	}
-	FZ_CHECK(rc == 0 && slot < m->cap && m->state[slot] != M_USED, "kind %d: rc %d slot %u", kind,
-	         rc, slot);
+	FZ_CHECK(rc == 0 && slot < m->cap && m->state[slot] != M_USED, "kind %d: rc %d slot %u",
+	         kind, rc, slot);
 	if (kind != 2 && owed)
 		FZ_CHECK(m->state[slot] == M_WARM && m->has_key[slot] && m->key[slot] == key &&
 		                 (at_home || !(kind == 0 && f->home_only)),
-		         "key %llu has %u warm slots, got slot %u of another", (unsigned long long)key,
-		         owed, slot);
+		         "key %llu has %u warm slots, got slot %u of another",
+		         (unsigned long long)key, owed, slot);
 	int its_own = m->state[slot] == M_WARM && m->has_key[slot] && m->key[slot] == key;
 	if (its_own && kind == 0 && (at_home || !f->home_only))
 		m->hits++;
@@ -243,8 +243,9 @@ static void op_alloc(fz_index *f, int kind)
 		FZ_CHECK(rc == (kind == 1 ? -ENOENT : -ENOSPC), "kind %d rc %d", kind, rc);
 		FZ_CHECK(slot == SP_INDEX_NO_SLOT, "out-param written on error");
 	} else {
-		FZ_CHECK(rc == 0 && slot == (uint32_t)want, "kind %d key %llu: slot %u rc %d, model %lld",
-		         kind, (unsigned long long)key, slot, rc, (long long)want);
+		FZ_CHECK(rc == 0 && slot == (uint32_t)want,
+		         "kind %d key %llu: slot %u rc %d, model %lld", kind,
+		         (unsigned long long)key, slot, rc, (long long)want);
 	}
 }
 
@@ -296,15 +297,17 @@ static void op_query(fz_index *f)
 	uint64_t k = UINT64_C(0x5a5a5a5a5a5a5a5a);
 	if (slot < m->cap) {
 		FZ_CHECK(sp_index_slot_state(f->ix, slot, &state, &k) == 0, "slot_state");
-		int want = m->state[slot] == M_COLD   ? SP_SLOT_COLD
-		           : m->state[slot] == M_USED ? (m->has_key[slot] ? SP_SLOT_USED_KEY : SP_SLOT_USED)
-		           : m->has_key[slot]         ? SP_SLOT_WARM_KEY
-		                                      : SP_SLOT_WARM;
+		int want = m->state[slot] == M_COLD ? SP_SLOT_COLD
+		           : m->state[slot] == M_USED
+		                   ? (m->has_key[slot] ? SP_SLOT_USED_KEY : SP_SLOT_USED)
+		           : m->has_key[slot] ? SP_SLOT_WARM_KEY
+		                              : SP_SLOT_WARM;
 		FZ_CHECK(state == want, "slot %u state %d, model %d", slot, state, want);
 		if (m->state[slot] != M_COLD && m->has_key[slot])
 			FZ_CHECK(k == m->key[slot], "slot %u key", slot);
 		else
-			FZ_CHECK(k == UINT64_C(0x5a5a5a5a5a5a5a5a), "key written for a keyless slot");
+			FZ_CHECK(k == UINT64_C(0x5a5a5a5a5a5a5a5a),
+			         "key written for a keyless slot");
 	}
 	state = -1;
 	FZ_CHECK(sp_index_slot_state(f->ix, m->cap + (b >> 4), &state, NULL) == -EINVAL &&
@@ -319,7 +322,8 @@ static void op_query(fz_index *f)
 		FZ_CHECK(sp_index_alloc_nokey(f->ix, NULL) == -EINVAL, "nokey NULL");
 		break;
 	case 2:
-		FZ_CHECK(sp_index_alloc_affine_and_clear(f->ix, key, NULL) == -EINVAL, "clear NULL");
+		FZ_CHECK(sp_index_alloc_affine_and_clear(f->ix, key, NULL) == -EINVAL,
+		         "clear NULL");
 		break;
 	case 3:
 		FZ_CHECK(sp_index_free_many(f->ix, NULL, NULL, 1 + b / 8) == -EINVAL, "many NULL");
@@ -383,7 +387,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f.shards = cap;
 	}
 	f.home_only = f.shards > 1 && (flags & 0x10);
-	sp_index_config cfg = {.capacity = cap, .max_unused_warm_slots = warm, .shards = f.shards,
+	sp_index_config cfg = {.capacity = cap,
+	                       .max_unused_warm_slots = warm,
+	                       .shards = f.shards,
 	                       .flags = f.home_only ? SP_INDEX_HOME_AFFINITY : 0};
 	if (f.home_only) {
 		/* A fresh index hands out its first cold slot at the caller's

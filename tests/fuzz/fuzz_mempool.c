@@ -43,7 +43,7 @@ typedef struct {
 
 typedef struct {
 	sp_mem_slot s;
-	int img; /* index into imgs, or -1 */
+	int img;       /* index into imgs, or -1 */
 	uint8_t *want; /* slot_bytes long: expected contents of [0, accessible) */
 } fz_live;
 
@@ -118,7 +118,8 @@ static void check_pool(fz_pool *f, int with_stats)
 	FZ_CHECK(st.images == alive, "images %u, model %u", st.images, alive);
 	FZ_CHECK(st.reset_path == SP_MEMPOOL_RESET_PATH_DECOMMIT ||
 	                 st.resident_warm_bytes <= st.max_resident_bytes,
-	         "warm slots keep %llu bytes, budget %llu", (unsigned long long)st.resident_warm_bytes,
+	         "warm slots keep %llu bytes, budget %llu",
+	         (unsigned long long)st.resident_warm_bytes,
 	         (unsigned long long)st.max_resident_bytes);
 }
 
@@ -155,10 +156,10 @@ static void op_image_create(fz_pool *f)
 		return;
 	FZ_CHECK(sp_image_id(img) > 0, "image id 0");
 	for (uint32_t i = 0; i < f->nimgs; i++)
-		FZ_CHECK(!f->imgs[i].h || sp_image_id(f->imgs[i].h) != sp_image_id(img), "id reused");
+		FZ_CHECK(!f->imgs[i].h || sp_image_id(f->imgs[i].h) != sp_image_id(img),
+		         "id reused");
 	f->imgs[f->nimgs++] = (fz_img){.h = img, .refs = 1, .off = off, .len = len, .seed = seed};
 }
-
 
 static void op_image_ref(fz_pool *f, int release)
 {
@@ -189,8 +190,7 @@ static void op_alloc(fz_pool *f)
 		ii = (int)((b >> 1) % f->nimgs);
 	fz_img *im = ii >= 0 ? &f->imgs[ii] : NULL;
 	int want = 0;
-	if (acc == 0 || acc % f->pg || acc > f->cfg.slot_bytes ||
-	    (im && im->off + im->len > acc))
+	if (acc == 0 || acc % f->pg || acc > f->cfg.slot_bytes || (im && im->off + im->len > acc))
 		want = -EINVAL;
 	else if (f->nlive == f->cfg.slots)
 		want = -ENOSPC;
@@ -314,8 +314,7 @@ static void op_fork(fz_pool *f, unsigned step)
 	}
 	int st = 0;
 	FZ_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-	FZ_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked child failed (status %#x)",
-	         st);
+	FZ_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked child failed (status %#x)", st);
 	for (uint32_t i = 0; i < f->nlive; i++)
 		check_contents(f, &f->live[i]);
 }
@@ -353,7 +352,8 @@ static void run_op(fz_pool *f, unsigned step)
 		if ((op / 10) % 4 == 1 && !f->forked)
 			op_fork(f, step);
 		else if ((op / 10) % 4 >= 2)
-			FZ_CHECK(sp_mempool_trim(f->pool, (op / 10) % 4 == 2 ? 0 : f->pg) == 0, "trim");
+			FZ_CHECK(sp_mempool_trim(f->pool, (op / 10) % 4 == 2 ? 0 : f->pg) == 0,
+			         "trim");
 		else
 			FZ_CHECK(sp_mempool_flush(f->pool) == 0, "flush");
 		break;
@@ -376,7 +376,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Bits 5-6: the reset strategy (adaptive, decommit, restore; the
 	 * fourth value is adaptive too); bit 7: a resident budget of one page,
 	 * so that the budget's reclaim runs all the time. */
-	static const unsigned strat[4] = {0, SP_MEMPOOL_RESET_DECOMMIT, SP_MEMPOOL_RESET_RESTORE, 0};
+	static const unsigned strat[4] = {0, SP_MEMPOOL_RESET_DECOMMIT, SP_MEMPOOL_RESET_RESTORE,
+	                                  0};
 	f.cfg.flags |= strat[(d >> 5) & 3];
 	if ((f.cfg.flags & SP_MEMPOOL_RESET_RESTORE) && f.cfg.keep_resident_bytes)
 		f.cfg.flags &= ~SP_MEMPOOL_RESET_RESTORE; /* keep implies decommit */

@@ -39,7 +39,9 @@ static size_t ref_utf8(const unsigned char *s, size_t n, uint32_t *cp)
 		unsigned char lo, hi;
 		size_t k;
 		uint32_t mask, min;
-	} lead[] = {{0xc2, 0xdf, 2, 0x1f, 0x80}, {0xe0, 0xef, 3, 0x0f, 0x800}, {0xf0, 0xf4, 4, 0x07, 0x10000}};
+	} lead[] = {{0xc2, 0xdf, 2, 0x1f, 0x80},
+	            {0xe0, 0xef, 3, 0x0f, 0x800},
+	            {0xf0, 0xf4, 4, 0x07, 0x10000}};
 	if (s[0] < 0x80) {
 		*cp = s[0];
 		return 1;
@@ -66,7 +68,8 @@ static size_t ref_utf8(const unsigned char *s, size_t n, uint32_t *cp)
 
 static int ref_blank(uint32_t c)
 {
-	static const uint32_t more[] = {0x20, 0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000};
+	static const uint32_t more[] = {0x20,   0x85,   0xa0,   0x1680, 0x2028,
+	                                0x2029, 0x202f, 0x205f, 0x3000};
 	if ((c >= 0x09 && c <= 0x0d) || (c >= 0x2000 && c <= 0x200a))
 		return 1;
 	for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
@@ -151,8 +154,9 @@ static int ref_parse(const char *buf, size_t len, struct trace_op **ops, size_t 
 			ok = ref_number(f[1], fl[1], &op.val);
 			op.kind = k0 == 'a' ? TRACE_ALLOC : TRACE_CLEAR;
 		} else if (k0 == 'f' && (nf == 2 || nf == 3)) {
-			ok = ref_number(f[1], fl[1], &h) && (nf == 2 || ref_number(f[2], fl[2], &op.val)) &&
-			     h < handles && !freed[h];
+			ok = ref_number(f[1], fl[1], &h) &&
+			     (nf == 2 || ref_number(f[2], fl[2], &op.val)) && h < handles &&
+			     !freed[h];
 			if (ok)
 				freed[h] = 1;
 			op.kind = TRACE_FREE;
@@ -177,7 +181,7 @@ static int ref_parse(const char *buf, size_t len, struct trace_op **ops, size_t 
 /* Parses buf through a trace_reader, cut into pieces whose sizes come from
  * `seed`, with the given line_max (0: the default). */
 static int parse_cut(const char *buf, size_t size, uint32_t seed, size_t line_max,
-		     struct trace *out, char *err, size_t errlen)
+                     struct trace *out, char *err, size_t errlen)
 {
 	struct trace_reader *r = trace_reader_new("fuzz", err, errlen);
 	if (!r)
@@ -212,7 +216,7 @@ static size_t line_prefix(const char *err)
 }
 
 static void check_stream(const char *buf, size_t size, int rc, const struct trace *t,
-			 const char *err)
+                         const char *err)
 {
 	uint32_t seed = (uint32_t)size * 2654435761u;
 	for (size_t i = 0; i < size && i < 64; i++)
@@ -222,11 +226,12 @@ static void check_stream(const char *buf, size_t size, int rc, const struct trac
 	size_t nref = 0;
 	int ref_ok = ref_parse(buf, size, &ref, &nref);
 	if (rc != -ENOMEM) {
-		FZ_CHECK(ref_ok == (rc == 0), "verdict %d, the plain whole-file parser says %d (%s)",
-			 rc, ref_ok, rc ? err : "");
+		FZ_CHECK(ref_ok == (rc == 0),
+		         "verdict %d, the plain whole-file parser says %d (%s)", rc, ref_ok,
+		         rc ? err : "");
 		FZ_CHECK(rc || (nref == t->nops &&
-				(nref == 0 || memcmp(ref, t->ops, nref * sizeof *ref) == 0)),
-			 "operations differ from the plain whole-file parser's");
+		                (nref == 0 || memcmp(ref, t->ops, nref * sizeof *ref) == 0)),
+		         "operations differ from the plain whole-file parser's");
 	}
 	free(ref);
 
@@ -247,11 +252,12 @@ static void check_stream(const char *buf, size_t size, int rc, const struct trac
 	size_t line_max = 1 + (seed >> 8) % 48;
 	crc = parse_cut(buf, size, seed ^ 0x5bd1e995u, line_max, &c, cerr, sizeof cerr);
 	if (crc != -ENOMEM && rc != -ENOMEM) {
-		FZ_CHECK(crc == rc, "rc %d with line_max %zu, %d with the default", crc, line_max, rc);
+		FZ_CHECK(crc == rc, "rc %d with line_max %zu, %d with the default", crc, line_max,
+		         rc);
 		FZ_CHECK(rc || same_ops(&c, t), "line_max %zu gives other operations", line_max);
 		FZ_CHECK(!rc || (line_prefix(cerr) == line_prefix(err) &&
-				 strncmp(cerr, err, line_prefix(err)) == 0),
-			 "line_max %zu: '%s', default: '%s'", line_max, cerr, err);
+		                 strncmp(cerr, err, line_prefix(err)) == 0),
+		         "line_max %zu: '%s', default: '%s'", line_max, cerr, err);
 	}
 	if (crc == 0)
 		trace_free(&c);
@@ -278,7 +284,8 @@ static void check_valid(const struct trace *t)
 			break;
 		case TRACE_FREE:
 			frees++;
-			FZ_CHECK(op->handle < handles, "op %zu frees unknown handle %u", i, op->handle);
+			FZ_CHECK(op->handle < handles, "op %zu frees unknown handle %u", i,
+			         op->handle);
 			FZ_CHECK(!freed[op->handle], "op %zu frees handle %u twice", i, op->handle);
 			freed[op->handle] = 1;
 			break;

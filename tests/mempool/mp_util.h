@@ -57,7 +57,8 @@ static inline int mp_count_maps_in_named(uintptr_t lo, uintptr_t hi, const char 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo && strstr(line, needle))
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo &&
+		    strstr(line, needle))
 			n++;
 	fclose(f);
 	return n;

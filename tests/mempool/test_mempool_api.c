@@ -83,7 +83,8 @@ static void misuse(void **state)
 	sp_image *sentinel_img = (sp_image *)&state, *img2 = sentinel_img;
 	assert_int_equal(sp_image_create(p, bytes, 0, 0, &img2), -EINVAL);
 	assert_int_equal(sp_image_create(p, bytes, 10, 100, &img2), -EINVAL);
-	assert_int_equal(sp_image_create(p, bytes, sizeof(bytes), SLOT_BYTES - 2 * PG, &img2), -EINVAL);
+	assert_int_equal(sp_image_create(p, bytes, sizeof(bytes), SLOT_BYTES - 2 * PG, &img2),
+	                 -EINVAL);
 	assert_int_equal(sp_image_create(NULL, bytes, 1, 0, &img2), -EINVAL);
 	assert_ptr_equal(img2, sentinel_img);
 	assert_int_equal(sp_image_create(p, bytes, sizeof(bytes), PG, &img), 0);
@@ -332,10 +333,10 @@ static void stale_image_handles(void **state)
 static void strerror_names_every_code(void **state)
 {
 	(void)state;
-	static const int codes[] = {EINVAL, ENOMEM, ENOSPC, ENOENT, EOVERFLOW, EUCLEAN, EBUSY,
-	                            ETIMEDOUT, ENOSYS, EFAULT, EPERM, EACCES, EAGAIN, EINTR,
-	                            EIO, EBADF, EMFILE, ENFILE, ENODEV, ENOTTY, EOPNOTSUPP,
-	                            ESRCH, EEXIST, EPIPE, EFBIG, EDQUOT};
+	static const int codes[] = {
+		EINVAL, ENOMEM, ENOSPC,     ENOENT, EOVERFLOW, EUCLEAN, EBUSY, ETIMEDOUT, ENOSYS,
+		EFAULT, EPERM,  EACCES,     EAGAIN, EINTR,     EIO,     EBADF, EMFILE,    ENFILE,
+		ENODEV, ENOTTY, EOPNOTSUPP, ESRCH,  EEXIST,    EPIPE,   EFBIG, EDQUOT};
 	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
 		const char *m = sp_strerror(-codes[k]);
 		if (strcmp(m, "unknown error") == 0)
@@ -414,14 +415,16 @@ static void resident_counts_pages(void **state)
 		sp_mem_slot s;
 		for (int round = 0; round < 3; round++) {
 			assert_int_equal(sp_mempool_alloc(p, NULL, SLOT_BYTES, &s), 0);
-			memset((char *)s.base + PG, 1, 2 * PG); /* two pages kept */
+			memset((char *)s.base + PG, 1, 2 * PG);  /* two pages kept */
 			memset((char *)s.base + 12 * PG, 1, PG); /* one decommitted */
 			assert_int_equal(sp_mempool_free(p, s.base), 0);
 			assert_int_equal(sp_mempool_get_stats(p, &st), 0);
-			uint64_t want = paths[k].track == SP_MEMPOOL_TRACK_HIGH_WATER ? 8 * PG : 2 * PG;
+			uint64_t want =
+				paths[k].track == SP_MEMPOOL_TRACK_HIGH_WATER ? 8 * PG : 2 * PG;
 			if (st.resident_warm_bytes != want)
 				fail_msg("path %u round %d: resident_warm_bytes %llu, want %llu",
-				         paths[k].track, round, (unsigned long long)st.resident_warm_bytes,
+				         paths[k].track, round,
+				         (unsigned long long)st.resident_warm_bytes,
 				         (unsigned long long)want);
 		}
 		sp_mempool_destroy(p);

@@ -24,8 +24,11 @@ static unsigned char A[3 * PG], B[PG];
 
 static sp_mempool *pool(unsigned flags, uint64_t keep, uint32_t batch, uint32_t slots)
 {
-	sp_mempool_config cfg = {.slots = slots, .slot_bytes = SLOT_BYTES, .guard_bytes = PG,
-	                         .keep_resident_bytes = keep, .decommit_batch = batch,
+	sp_mempool_config cfg = {.slots = slots,
+	                         .slot_bytes = SLOT_BYTES,
+	                         .guard_bytes = PG,
+	                         .keep_resident_bytes = keep,
+	                         .decommit_batch = batch,
 	                         .flags = flags};
 	sp_mempool *p = NULL;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
@@ -132,8 +135,8 @@ static void alloc_remap_failures(void **state)
 		alloc_failure(SP_MEMPOOL_NO_GUARD_INSTALL, SP__OS_MMAP, k);
 	}
 	alloc_failure(SP_MEMPOOL_NO_GUARD_INSTALL, SP__OS_MPROTECT, 0);
-	alloc_failure(0, SP__OS_MADVISE, 0);  /* guard markers past accessible */
-	alloc_failure(0, SP__OS_IOCTL, 0);    /* userfaultfd registration */
+	alloc_failure(0, SP__OS_MADVISE, 0); /* guard markers past accessible */
+	alloc_failure(0, SP__OS_IOCTL, 0);   /* userfaultfd registration */
 }
 
 static void grow_failure(void **state)
@@ -189,7 +192,8 @@ static void free_failure(unsigned flags, uint64_t keep, uint32_t batch, enum sp_
 	for (uint32_t k = 0; k < batch; k++) {
 		sp_mem_slot t;
 		assert_int_equal(sp_mempool_alloc(p, k % 2 ? NULL : a, 12 * PG, &t), 0);
-		assert_int_equal(mp_first_diff(t.base, 12 * PG, k % 2 ? NULL : A, 0, sizeof(A)), -1);
+		assert_int_equal(mp_first_diff(t.base, 12 * PG, k % 2 ? NULL : A, 0, sizeof(A)),
+		                 -1);
 		s[k] = t;
 	}
 	for (uint32_t k = 0; k < batch; k++)
@@ -203,8 +207,8 @@ static void free_reset_failures(void **state)
 {
 	(void)state;
 	/* madvise(MADV_DONTNEED) */
-	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 1, SP__OS_MADVISE,
-	             0, 1, -EIO);
+	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 1,
+	             SP__OS_MADVISE, 0, 1, -EIO);
 	free_failure(SP_MEMPOOL_NO_PAGEMAP_SCAN, 4 * PG, 1, SP__OS_MADVISE, 0, 1, -EIO);
 	/* PAGEMAP_SCAN / write-protect ioctls */
 	free_failure(SP_MEMPOOL_RESET_DECOMMIT, 0, 1, SP__OS_IOCTL, 0, 1, -EIO);
@@ -234,8 +238,8 @@ static void batch_failures(void **state)
 		free_failure(SP_MEMPOOL_RESET_DECOMMIT, 0, 4, SP__OS_PROCESS_MADVISE, 0, 1, -EIO);
 		also_fail_madvise = 0;
 	}
-	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 3, SP__OS_MADVISE,
-	             0, 1, -EIO);
+	free_failure(SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 3,
+	             SP__OS_MADVISE, 0, 1, -EIO);
 }
 
 /* A trim whose decommit fails: the slot is rebuilt before its next use,

@@ -58,16 +58,16 @@ typedef struct {
 /* In a child, a failed check must end the child with a status the parent
  * reports, not unwind into cmocka's parent state. */
 static int in_child;
-#define FK_CHECK(cond, ...)                                               \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			if (in_child) {                                   \
-				fprintf(stderr, "in the child: " __VA_ARGS__);   \
-				fputc('\n', stderr);                      \
-				_exit(3);                                 \
-			}                                                 \
-			fail_msg(__VA_ARGS__);                            \
-		}                                                         \
+#define FK_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			if (in_child) {                                                            \
+				fprintf(stderr, "in the child: " __VA_ARGS__);                     \
+				fputc('\n', stderr);                                               \
+				_exit(3);                                                          \
+			}                                                                          \
+			fail_msg(__VA_ARGS__);                                                     \
+		}                                                                                  \
 	} while (0)
 
 static int setup(fk_pool *f, const fk_cfg *c)
@@ -187,7 +187,8 @@ static void run(const fk_cfg *c, int used_before, enum scenario sc)
 			for (int k = 0; k < TURNS; k++) {
 				if (!wait_turn(t.to_child[0]))
 					_exit(4);
-				sp_mem_slot a = take(&f, k % 3 != 2, (unsigned char)(0xc0 + k), "child");
+				sp_mem_slot a =
+					take(&f, k % 3 != 2, (unsigned char)(0xc0 + k), "child");
 				give(&f, &a, "child");
 				a = take(&f, k % 3 != 2, (unsigned char)(0xd0 + k), "child");
 				send_turn(t.to_parent[1]);
@@ -198,7 +199,8 @@ static void run(const fk_cfg *c, int used_before, enum scenario sc)
 			}
 			/* Then no turns: both at once. */
 			for (int k = 0; k < 200; k++) {
-				sp_mem_slot a = take(&f, k & 1, (unsigned char)k, "child, free run");
+				sp_mem_slot a =
+					take(&f, k & 1, (unsigned char)k, "child, free run");
 				give(&f, &a, "child, free run");
 			}
 		} else {
@@ -261,11 +263,11 @@ static const fk_cfg paths[] = {
 	{SP_MEMPOOL_RESET_DECOMMIT, 0, 1, SP_MEMPOOL_TRACK_PRESENT},
 	{SP_MEMPOOL_NO_UFFD_WP, KEEP, 1, SP_MEMPOOL_TRACK_PRESENT},
 	{SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_UFFD_WP | SP_MEMPOOL_NO_GUARD_INSTALL, 0, 2,
-	 SP_MEMPOOL_TRACK_PRESENT},
+         SP_MEMPOOL_TRACK_PRESENT},
 	{SP_MEMPOOL_NO_PAGEMAP_SCAN, KEEP, 1, SP_MEMPOOL_TRACK_HIGH_WATER},
 	{SP_MEMPOOL_NO_PAGEMAP_SCAN, 0, 1, SP_MEMPOOL_TRACK_HIGH_WATER},
-	{SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE, 0, 2,
-	 SP_MEMPOOL_TRACK_HIGH_WATER},
+	{SP_MEMPOOL_RESET_DECOMMIT | SP_MEMPOOL_NO_PAGEMAP_SCAN | SP_MEMPOOL_NO_PROCESS_MADVISE, 0,
+         2, SP_MEMPOOL_TRACK_HIGH_WATER},
 };
 
 static void matrix(enum scenario sc)
@@ -383,7 +385,8 @@ static void test_fork_while_threads_work(void **state)
 				in_child = 1;
 				alarm(10); /* a lock inherited held would hang here */
 				for (int k = 0; k < 8; k++) {
-					sp_mem_slot a = take(&f, k & 1, (unsigned char)(0x90 + k), "child");
+					sp_mem_slot a =
+						take(&f, k & 1, (unsigned char)(0x90 + k), "child");
 					give(&f, &a, "child");
 				}
 				FK_CHECK(sp_mempool_flush(f.p) == 0, "child flush");

@@ -21,8 +21,8 @@
 
 static void run_guards(unsigned flags, uint32_t want_guard)
 {
-	sp_mempool_config cfg = {.slots = 3, .slot_bytes = SLOT_BYTES, .guard_bytes = GUARD,
-	                         .flags = flags};
+	sp_mempool_config cfg = {
+		.slots = 3, .slot_bytes = SLOT_BYTES, .guard_bytes = GUARD, .flags = flags};
 	sp_mempool *p = NULL;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
 	sp_mempool_stats st = {.size = sizeof(st)};

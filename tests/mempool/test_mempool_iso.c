@@ -80,12 +80,12 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 			 * slots where only the written pages are mapped. A leak
 			 * there is caught by the slot's next verified use. */
 			long d = tu_below(&r, 4) == 0
-			             ? -1
-			             : mp_first_diff(s.base, acc, k < 0 ? NULL : bytes[k],
-			                             k < 0 ? 0 : off[k], k < 0 ? 0 : len[k]);
+			                 ? -1
+			                 : mp_first_diff(s.base, acc, k < 0 ? NULL : bytes[k],
+			                                 k < 0 ? 0 : off[k], k < 0 ? 0 : len[k]);
 			if (d >= 0)
-				fail_msg("round %d slot %u image %d: byte %ld is %u", round, s.index, k, d,
-				         ((unsigned char *)s.base)[d]);
+				fail_msg("round %d slot %u image %d: byte %ld is %u", round,
+				         s.index, k, d, ((unsigned char *)s.base)[d]);
 			/* Dirty it: random runs, some crossing page boundaries. */
 			for (int w = (int)tu_below(&r, 6); w >= 0; w--) {
 				size_t at = tu_below(&r, acc);
@@ -103,9 +103,11 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 				size_t old = s->accessible;
 				size_t acc = old + (1 + tu_below(&r, (SLOT_BYTES - old) / PG)) * PG;
 				assert_int_equal(sp_mempool_grow(p, s->base, acc), 0);
-				long d = mp_first_diff((unsigned char *)s->base + old, acc - old, NULL, 0, 0);
+				long d = mp_first_diff((unsigned char *)s->base + old, acc - old,
+				                       NULL, 0, 0);
 				if (d >= 0)
-					fail_msg("round %d: grown byte %ld not zero", round, (long)old + d);
+					fail_msg("round %d: grown byte %ld not zero", round,
+					         (long)old + d);
 				memset((char *)s->base + acc - PG, 0x5a, PG);
 				s->accessible = acc;
 			}
@@ -138,13 +140,13 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 	sp_mempool_destroy(p);
 }
 
-#define ISO(name, ...)                                   \
-	static void name(void **state)                   \
-	{                                                \
-		(void)state;                             \
-		iso_cfg c = {__VA_ARGS__};               \
-		run_iso(&c, 0x1234u + __LINE__);         \
-		run_iso(&c, 0xfeedu + __LINE__);         \
+#define ISO(name, ...)                                                                             \
+	static void name(void **state)                                                             \
+	{                                                                                          \
+		(void)state;                                                                       \
+		iso_cfg c = {__VA_ARGS__};                                                         \
+		run_iso(&c, 0x1234u + __LINE__);                                                   \
+		run_iso(&c, 0xfeedu + __LINE__);                                                   \
 	}
 
 ISO(default_adaptive, 0, 0, 1, SP_MEMPOOL_TRACK_PRESENT) /* the default */

@@ -270,7 +270,8 @@ static void count_vs_kernel(unsigned flags, uint64_t keep)
 			int k = (int)tu_below(&r, IMGS + 1) - 1;
 			size_t min = k < 0 ? 1 : (off[k] + len[k] + PG - 1) / PG;
 			size_t acc = (min + tu_below(&r, SLOT_PAGES - min + 1)) * PG;
-			assert_int_equal(sp_mempool_alloc(p, k < 0 ? NULL : img[k], acc, &held[nheld]), 0);
+			assert_int_equal(
+				sp_mempool_alloc(p, k < 0 ? NULL : img[k], acc, &held[nheld]), 0);
 			memset(held[nheld].base, 1, PG);
 			if (!lo) {
 				uintptr_t s0 = (uintptr_t)held[nheld].base -
@@ -282,16 +283,17 @@ static void count_vs_kernel(unsigned flags, uint64_t keep)
 		} else {
 			int h = (int)tu_below(&r, (uint64_t)nheld);
 			if (held[h].accessible < SLOT_PAGES * PG && tu_below(&r, 3) == 0)
-				assert_int_equal(sp_mempool_grow(p, held[h].base,
-				                                 held[h].accessible + PG), 0);
+				assert_int_equal(
+					sp_mempool_grow(p, held[h].base, held[h].accessible + PG),
+					0);
 			assert_int_equal(sp_mempool_free(p, held[h].base), 0);
 			held[h] = held[--nheld];
 		}
 		sp_mempool_stats st = {.size = sizeof(st)};
 		assert_int_equal(sp_mempool_get_stats(p, &st), 0);
 		int in_res = mp_count_maps_in(lo, hi);
-		int copies = mp_count_maps("slotpool-image") - (int)mp_count_maps_in_named(lo, hi,
-		                                                                 "slotpool-image");
+		int copies = mp_count_maps("slotpool-image") -
+		             (int)mp_count_maps_in_named(lo, hi, "slotpool-image");
 		if ((int)st.mappings != in_res + copies) {
 			FILE *f = fopen("/proc/self/maps", "r");
 			char line[512];
@@ -302,9 +304,10 @@ static void count_vs_kernel(unsigned flags, uint64_t keep)
 					        (b - lo) / PG, line + strcspn(line, " "));
 			if (f)
 				fclose(f);
-			fail_msg("step %d (flags %#x, keep %llu): pool counts %u mappings, the kernel "
-			         "%d in the reservation + %d image copies", step, flags,
-			         (unsigned long long)keep, st.mappings, in_res, copies);
+			fail_msg(
+				"step %d (flags %#x, keep %llu): pool counts %u mappings, the kernel "
+				"%d in the reservation + %d image copies",
+				step, flags, (unsigned long long)keep, st.mappings, in_res, copies);
 		}
 	}
 	while (nheld)

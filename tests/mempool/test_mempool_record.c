@@ -128,14 +128,16 @@ static int thread_of(uint64_t key)
 static void test_threads_replay_exactly(void **state)
 {
 	(void)state;
-	sp_mempool_config cfg = {.slots = SLOTS, .slot_bytes = 4 * PG, .guard_bytes = PG, .shards = 1};
+	sp_mempool_config cfg = {
+		.slots = SLOTS, .slot_bytes = 4 * PG, .guard_bytes = PG, .shards = 1};
 	assert_int_equal(sp_mempool_create(&cfg, &pool), 0);
 	for (size_t i = 0; i < sizeof(img_bytes); i++)
 		img_bytes[i] = (unsigned char)(i * 7 + 1) | 1;
 	for (int t = 0; t < NTH; t++)
 		for (int k = 0; k < IMGS_PER; k++)
 			assert_int_equal(
-			        sp_image_create(pool, img_bytes, sizeof(img_bytes), 0, &imgs[t][k]), 0);
+				sp_image_create(pool, img_bytes, sizeof(img_bytes), 0, &imgs[t][k]),
+				0);
 	struct buf b = {0};
 	assert_int_equal(sp_mempool_record(pool, buf_write, &b), 0);
 	struct worker w[NTH];
@@ -183,8 +185,8 @@ static void test_threads_replay_exactly(void **state)
 		assert_true(next[t] < w[t].n);
 		uint32_t served = w[t].got[next[t]++];
 		if (served != got[op->handle])
-			fail_msg("handle %zu (thread %d): the pool served %d, the replay %d", (size_t)op->handle,
-			         t, (int)served, (int)got[op->handle]);
+			fail_msg("handle %zu (thread %d): the pool served %d, the replay %d",
+			         (size_t)op->handle, t, (int)served, (int)got[op->handle]);
 		compared++;
 		failed += served == NIL;
 	}

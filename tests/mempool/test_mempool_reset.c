@@ -138,8 +138,9 @@ static void test_unchanged_kept_pages_trimmed(void **state)
 		/* Read back only what the last user wrote: reading all of it
 		 * would map every page and make scans dearer than reading. */
 		for (int w = 0; w < 4; w++)
-			assert_int_equal(mp_first_diff((unsigned char *)s.base + last[w], PG, NULL, 0, 0),
-			                 -1);
+			assert_int_equal(
+				mp_first_diff((unsigned char *)s.base + last[w], PG, NULL, 0, 0),
+				-1);
 		for (int w = 0; w < 4; w++) {
 			last[w] = tu_below(&r, sb / PG) * PG;
 			((volatile char *)s.base)[last[w] + (uint64_t)w] = 1;
@@ -265,8 +266,10 @@ static void test_rss_within_budget(void **state)
 			long grown = anon_bytes() - base;
 			long explained = (long)budget + (long)nheld * (long)sb + (1l << 20);
 			if (grown > explained)
-				fail_msg("round %d: anonymous memory grew %ld, budget + %d slots in use "
-				         "explain %ld", round, grown, nheld, explained);
+				fail_msg(
+					"round %d: anonymous memory grew %ld, budget + %d slots in use "
+					"explain %ld",
+					round, grown, nheld, explained);
 		}
 	}
 	while (nheld)
@@ -311,7 +314,8 @@ static void test_trim(void **state)
 	assert_int_equal(st.resident_warm_bytes, 0);
 	if (!MP_ASAN) {
 		if (rss0 - rss1 < (long)(5 * sb) || rss0 - rss2 < (long)(7 * sb))
-			fail_msg("RSS %ld -> %ld -> %ld: trim released too little", rss0, rss1, rss2);
+			fail_msg("RSS %ld -> %ld -> %ld: trim released too little", rss0, rss1,
+			         rss2);
 	}
 	print_message("trim: RSS %ld KiB -> %ld KiB (to 2 slots) -> %ld KiB (to 0)\n", rss0 / 1024,
 	              rss1 / 1024, rss2 / 1024);
@@ -338,16 +342,16 @@ static void test_path_names(void **state)
 	assert_string_equal(sp_mempool_path_name(SP_MEMPOOL_PATH_TRACK, SP_MEMPOOL_TRACK_WRITTEN),
 	                    "written");
 	assert_string_equal(
-	        sp_mempool_path_name(SP_MEMPOOL_PATH_TRACK, SP_MEMPOOL_TRACK_HIGH_WATER),
-	        "high_water");
-	assert_string_equal(sp_mempool_path_name(SP_MEMPOOL_PATH_DECOMMIT,
-	                                         SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE),
-	                    "process_madvise");
+		sp_mempool_path_name(SP_MEMPOOL_PATH_TRACK, SP_MEMPOOL_TRACK_HIGH_WATER),
+		"high_water");
+	assert_string_equal(
+		sp_mempool_path_name(SP_MEMPOOL_PATH_DECOMMIT, SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE),
+		"process_madvise");
 	assert_string_equal(sp_mempool_path_name(SP_MEMPOOL_PATH_GUARD, SP_MEMPOOL_GUARD_INSTALL),
 	                    "guard_install");
 	assert_string_equal(
-	        sp_mempool_path_name(SP_MEMPOOL_PATH_RESET, SP_MEMPOOL_RESET_PATH_ADAPTIVE),
-	        "adaptive");
+		sp_mempool_path_name(SP_MEMPOOL_PATH_RESET, SP_MEMPOOL_RESET_PATH_ADAPTIVE),
+		"adaptive");
 	assert_null(sp_mempool_path_name(SP_MEMPOOL_PATH_RESET, 3));
 	assert_null(sp_mempool_path_name(99, 0));
 }

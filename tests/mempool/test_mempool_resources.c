@@ -20,8 +20,11 @@
 static void cycle(unsigned flags, uint32_t batch, int leak_on_destroy)
 {
 	int fds = mp_count_fds(), maps = mp_count_maps(NULL);
-	sp_mempool_config cfg = {.slots = 4, .slot_bytes = 32 * PG, .keep_resident_bytes = 4 * PG,
-	                         .decommit_batch = batch, .flags = flags};
+	sp_mempool_config cfg = {.slots = 4,
+	                         .slot_bytes = 32 * PG,
+	                         .keep_resident_bytes = 4 * PG,
+	                         .decommit_batch = batch,
+	                         .flags = flags};
 	sp_mempool *p;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
 	unsigned char bytes[5 * PG];
@@ -29,7 +32,8 @@ static void cycle(unsigned flags, uint32_t batch, int leak_on_destroy)
 	sp_image *img[3];
 	for (int k = 0; k < 3; k++)
 		assert_int_equal(sp_image_create(p, bytes, sizeof(bytes) - (size_t)k * PG,
-		                                 (uint64_t)k * PG, &img[k]), 0);
+		                                 (uint64_t)k * PG, &img[k]),
+		                 0);
 	assert_true(mp_count_fds() >= fds + 3); /* one memfd per image, + the pool's */
 	sp_mem_slot s[4];
 	sp_mempool_stats st = {.size = sizeof(st)};
@@ -37,7 +41,9 @@ static void cycle(unsigned flags, uint32_t batch, int leak_on_destroy)
 	uintptr_t res_lo = 0, res_hi = 0;
 	for (int round = 0; round < 3; round++) {
 		for (int k = 0; k < 4; k++) {
-			assert_int_equal(sp_mempool_alloc(p, k < 3 ? img[(k + round) % 3] : NULL, 8 * PG, &s[k]), 0);
+			assert_int_equal(sp_mempool_alloc(p, k < 3 ? img[(k + round) % 3] : NULL,
+			                                  8 * PG, &s[k]),
+			                 0);
 			memset((char *)s[k].base + 2 * PG, k, 6 * PG);
 		}
 		/* The reservation: one guard before slot 0. */
@@ -71,7 +77,8 @@ static void no_leaks(void **state)
 {
 	(void)state;
 	static const unsigned flags[] = {0, SP_MEMPOOL_NO_UFFD_WP, SP_MEMPOOL_NO_PAGEMAP_SCAN,
-	                                 SP_MEMPOOL_NO_PROCESS_MADVISE | SP_MEMPOOL_NO_GUARD_INSTALL,
+	                                 SP_MEMPOOL_NO_PROCESS_MADVISE |
+	                                         SP_MEMPOOL_NO_GUARD_INSTALL,
 	                                 SP_MEMPOOL_NO_AFFINITY};
 	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
 		cycle(flags[f], 1, 0);

@@ -72,8 +72,11 @@ static void *worker(void *arg)
 static void shared_pool(void **state)
 {
 	(void)state;
-	sp_mempool_config cfg = {.slots = 3, .slot_bytes = SLOT_BYTES, .guard_bytes = PG,
-	                         .keep_resident_bytes = 2 * PG, .decommit_batch = 2};
+	sp_mempool_config cfg = {.slots = 3,
+	                         .slot_bytes = SLOT_BYTES,
+	                         .guard_bytes = PG,
+	                         .keep_resident_bytes = 2 * PG,
+	                         .decommit_batch = 2};
 	assert_int_equal(sp_mempool_create(&cfg, &pool), 0);
 	for (int k = 0; k < NIMG; k++) {
 		memset(bytes[k], 0x40 + k, sizeof(bytes[k]));

@@ -34,10 +34,10 @@ static void watched(void (*fn)(void), const char *what)
 	alarm(0);
 }
 
-#define WCHECK(cond, ...)                \
-	do {                                  \
-		if (!(cond))                  \
-			fail_msg(__VA_ARGS__); \
+#define WCHECK(cond, ...)                                                                          \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			fail_msg(__VA_ARGS__);                                                     \
 	} while (0)
 
 static double now_s(void)
@@ -137,12 +137,12 @@ static void bad_deadlines(void)
 	sp_mem_slot s, t;
 	for (int k = 0; k < 3; k++) /* a slot is free: still refused, none taken */
 		WCHECK(sp_mempool_alloc_wait(p, NULL, PG, &bad[k], &t) == -EINVAL,
-		            "free slot, bad deadline %d accepted", k);
+		       "free slot, bad deadline %d accepted", k);
 	WCHECK(sp_mempool_alloc(p, NULL, PG, &s) == 0, "the slot was taken");
 	double t0 = now_s();
 	for (int k = 0; k < 3; k++) /* full: refused without waiting */
 		WCHECK(sp_mempool_alloc_wait(p, NULL, PG, &bad[k], &t) == -EINVAL,
-		            "full pool, bad deadline %d", k);
+		       "full pool, bad deadline %d", k);
 	WCHECK(now_s() - t0 < 0.5, "a bad deadline waited");
 	sp_mempool_stats st = {.size = sizeof(st)};
 	WCHECK(sp_mempool_get_stats(p, &st) == 0 && st.waits == 0, "counted as waits");

@@ -168,8 +168,8 @@ static int pool(int format, FILE *f, int per_image)
 	if (!rc)
 		rc = sp_mempool_trim(p, 4096);
 	if (!rc)
-		rc = sp_mempool_metrics(p, format | (per_image ? SP_METRICS_PER_IMAGE : 0), file_write,
-		                        f);
+		rc = sp_mempool_metrics(p, format | (per_image ? SP_METRICS_PER_IMAGE : 0),
+		                        file_write, f);
 	for (int k = 1; k < 40; k += 2)
 		(void)sp_mempool_free(p, s[k].base);
 	for (int k = 0; k < NIMG; k++)

@@ -69,10 +69,10 @@ static void errors_exact(void **state)
 		{"a 1\nf 1\n", "t:2: free of unknown handle: \"f 1\""},
 		{"a 1\nf 0\r\nf 0\r\n", "t:3: double free of handle: \"f 0\""},
 		{"\"\\\x7f\n", "t:1: malformed line: \"\\x22\\x5c\\x7f\""},
-		{"a 1\n\xed\xa0\x80\n", "t:2: not valid UTF-8"},       /* a surrogate */
-		{"a 1\n\xc1\xbf\n", "t:2: not valid UTF-8"},           /* overlong */
-		{"a 1\n\xf4\x90\x80\x80\n", "t:2: not valid UTF-8"},   /* > U+10FFFF */
-		{"a 1\n\xe2\x82", "t:2: not valid UTF-8"},             /* truncated */
+		{"a 1\n\xed\xa0\x80\n", "t:2: not valid UTF-8"},     /* a surrogate */
+		{"a 1\n\xc1\xbf\n", "t:2: not valid UTF-8"},         /* overlong */
+		{"a 1\n\xf4\x90\x80\x80\n", "t:2: not valid UTF-8"}, /* > U+10FFFF */
+		{"a 1\n\xe2\x82", "t:2: not valid UTF-8"},           /* truncated */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct trace t, keep;
@@ -161,7 +161,7 @@ static char *build(const char *pre, const char *unit, size_t n, const char *post
 /* Feeds s[0..len) through a reader in pieces of `piece` bytes (0: one
  * piece) with line_max lm (0: the default). */
 static int stream(const char *s, size_t len, size_t piece, size_t lm, struct trace *t, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	struct trace_reader *r = trace_reader_new("t", err, errlen);
 	assert_non_null(r);
@@ -191,14 +191,22 @@ static void assert_same(const struct trace *a, const struct trace *b)
 static char *sample(int i, size_t *len)
 {
 	switch (i) {
-	case 0: return build("# h\n\na 1\r\n a -\nc 1\nf 1 7\n", "a 2\n", 3, "f 3\nf 0", len);
-	case 1: return build("a 1\na 2\nf 1\n", "\xe3\x80\x80", 1500, "f 0 9\n\xc2\xa0", len);
-	case 2: return build("a 1\n#", "x\xc2\x85", 3000, "\na 7\nf 0\n", len);
-	case 3: return build("a 1\nf ", "0", 6000, " 12\n", len);
-	case 4: return build("a 1\na 5", " \t", 3000, "\nf 1\n", len);
-	case 5: return build("\xe2\x80\x83", "\v", 5000, "a 1\n", len);
-	case 6: return build("a 1\n", "\xff", 1, "", len);
-	default: return build("a 1\nf 0", " ", 5000, "\xe2\x82", len);
+	case 0:
+		return build("# h\n\na 1\r\n a -\nc 1\nf 1 7\n", "a 2\n", 3, "f 3\nf 0", len);
+	case 1:
+		return build("a 1\na 2\nf 1\n", "\xe3\x80\x80", 1500, "f 0 9\n\xc2\xa0", len);
+	case 2:
+		return build("a 1\n#", "x\xc2\x85", 3000, "\na 7\nf 0\n", len);
+	case 3:
+		return build("a 1\nf ", "0", 6000, " 12\n", len);
+	case 4:
+		return build("a 1\na 5", " \t", 3000, "\nf 1\n", len);
+	case 5:
+		return build("\xe2\x80\x83", "\v", 5000, "a 1\n", len);
+	case 6:
+		return build("a 1\n", "\xff", 1, "", len);
+	default:
+		return build("a 1\nf 0", " ", 5000, "\xe2\x82", len);
 	}
 }
 
@@ -261,12 +269,19 @@ static void long_lines_like_the_seed(void **state)
 		{"a 1\n#", "\xe2\x80\x83x", 5000, "\na 2", NULL, "a 1\na 2"},
 		{"", "\xe3\x80\x80", 3000, "a 1\xc2\xa0\xc2\xa0", NULL, "a 1"},
 		{"a 1\nf 0", "\t", 5000, "4096\r", NULL, "a 1\nf 0 4096"},
-		{"a 1", " ", 5000, "x\n", "t:1: malformed line: \"a 1                                     ...\"", NULL},
-		{"a 5\xe3\x80\x80x", " ", 5000, "\n", "t:1: malformed key: \"a 5\\xe3\\x80\\x80x                                 ...\"", NULL},
-		{"a 1\nf 0 \xe3\x80\x80 5", " ", 5000, "\n", "t:2: malformed line: \"f 0 \\xe3\\x80\\x80 5                               ...\"", NULL},
+		{"a 1", " ", 5000, "x\n",
+	         "t:1: malformed line: \"a 1                                     ...\"", NULL},
+		{"a 5\xe3\x80\x80x", " ", 5000, "\n",
+	         "t:1: malformed key: \"a 5\\xe3\\x80\\x80x                                 ...\"",
+	         NULL},
+		{"a 1\nf 0 \xe3\x80\x80 5", " ", 5000, "\n",
+	         "t:2: malformed line: \"f 0 \\xe3\\x80\\x80 5                               ...\"",
+	         NULL},
 		{"a 1\nf 0 \xe3\x80\x80", " ", 5000, "\n", NULL, "a 1\nf 0"},
 		{"", " ", 5000, "\xff\n", "t:1: not valid UTF-8", NULL},
-		{"a 1\nf 1", " ", 5000, "\n", "t:2: free of unknown handle: \"f 1                                     ...\"", NULL},
+		{"a 1\nf 1", " ", 5000, "\n",
+	         "t:2: free of unknown handle: \"f 1                                     ...\"",
+	         NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t len;
@@ -304,13 +319,14 @@ static void endless_garbage_fails_early(void **state)
 		assert_int_equal(trace_reader_feed(r, junk, 1), -EINVAL);
 		assert_int_equal(trace_reader_feed(r, "a 1\n", 4), -EINVAL);
 		assert_int_equal(trace_reader_finish(r, &t), -EINVAL);
-		assert_string_equal(err, k ? "/dev/zero:1: malformed line: \"\\x00\\x00\\x00\\x00\\x00"
-					     "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
-					     "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
-					     "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
-					     "\\x00\\x00...\""
-					   : "/dev/zero:1: malformed line: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-					     "aaaaaaaaaaaa...\"");
+		assert_string_equal(
+			err, k ? "/dev/zero:1: malformed line: \"\\x00\\x00\\x00\\x00\\x00"
+				 "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
+				 "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
+				 "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00"
+				 "\\x00\\x00...\""
+			       : "/dev/zero:1: malformed line: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				 "aaaaaaaaaaaa...\"");
 	}
 	/* A long blank or comment line is no garbage: it is read to its end. */
 	struct trace_reader *r = trace_reader_new("t", err, sizeof err);
