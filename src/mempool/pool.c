@@ -154,6 +154,7 @@ static void pool_free(sp_mempool *p)
 	sp__os_ctx_close(&p->os);
 	sp_index_destroy(p->ix);
 	free(p->slots);
+	free(p->ctr);
 	free(p->pend);
 	free(p->iov);
 	free(p);
@@ -204,10 +205,9 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 		return -EINVAL;
 	uint64_t total = guard + nslots * (slot_bytes + guard);
 
-	sp_mempool *p = aligned_alloc(64, (sizeof(*p) + 63) & ~(size_t)63);
+	sp_mempool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	memset(p, 0, sizeof(*p));
 	p->os.pagemap_fd = p->os.uffd = p->os.pidfd = -1;
 	p->pg = pg;
 	p->nslots = (uint32_t)nslots;
@@ -232,11 +232,14 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	p->res_len = total;
 	set_map_limit(p, cfg);
 	p->slots = calloc(nslots, sizeof(*p->slots));
+	p->ctr = aligned_alloc(64, SP__STRIPES * sizeof(*p->ctr));
+	if (p->ctr)
+		memset(p->ctr, 0, SP__STRIPES * sizeof(*p->ctr));
 	if (batch > 1) {
 		p->pend = calloc(batch, sizeof(*p->pend));
 		p->iov = calloc(SP__OS_IOV_MAX, sizeof(*p->iov));
 	}
-	if (!p->slots || (batch > 1 && (!p->pend || !p->iov))) {
+	if (!p->slots || !p->ctr || (batch > 1 && (!p->pend || !p->iov))) {
 		pool_free(p);
 		return -ENOMEM;
 	}

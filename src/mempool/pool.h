@@ -125,8 +125,7 @@ struct sp__mslot {
 };
 
 struct sp_mempool {
-	/* First: cache-line aligned, each written by its own threads. */
-	struct sp__stripe ctr[SP__STRIPES];
+	struct sp__stripe *ctr; /* SP__STRIPES, cache-line aligned */
 	pthread_mutex_t mu;
 	pthread_cond_t freed; /* signalled when a slot goes back to the index */
 	atomic_uint waiters;  /* allocs waiting on `freed` */
