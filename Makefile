@@ -102,19 +102,32 @@ docs-build: build
 	@echo "docs: $(B)/release/docs/html/index.html, $(B)/release/docs/man/man3/"
 
 SIM_DEMO := $(B)/release/demo-workload.trace
+SIM_PLOT := $(B)/release/demo-sweep.svg
+HOST_TRACE := $(B)/release/demo-host.trace
+HOST_METRICS := $(B)/release/demo-host.prom
 demo: build
 	@echo
 	@echo "== index allocator: a request stream with and without affinity =="
 	@$(B)/release/examples/example_affinity_demo
 	@echo
 	@echo "== slotpool-sim: tuning max_unused_warm_slots on a bundled workload =="
-	@echo "   (50 keys, zipf 1.1, capacity 256, 200000 ops, up to 1 MiB resident per freed slot)"
+	@echo "   (50 keys, zipf 1.1, capacity 256, 200000 ops, about 42 slots live at the peak,"
+	@echo "    up to 1 MiB resident per freed slot; the budget counts warm slots beyond the live ones)"
 	@$(B)/release/tools/slotpool-sim gen --ops 200000 --keys 50 --zipf 1.1 --capacity 256 \
-	  --free-prob 0.52 --bytes-max 1048576 --seed 1 >$(SIM_DEMO)
-	@$(B)/release/tools/slotpool-sim sweep $(SIM_DEMO) --capacity 256 --warm 0:128:8
+	  --free-prob 0.55 --bytes-max 1048576 --seed 1 >$(SIM_DEMO)
+	@$(B)/release/tools/slotpool-sim sweep $(SIM_DEMO) --capacity 256 --warm 0:128:8 \
+	  $$(command -v gnuplot >/dev/null && echo --plot $(SIM_PLOT))
+	@if command -v gnuplot >/dev/null; then echo "   picture: $(SIM_PLOT)"; else \
+	  echo "   (apt-get install gnuplot-nox, and sweep --plot FILE.svg draws the curve)"; fi
 	@echo
-	@echo "== memory pool: a toy function host, affinity vs none vs mmap+memcpy =="
-	@$(B)/release/examples/example_host
+	@echo "== memory pool: a toy function host: pool vs no affinity vs malloc+memcpy vs mmap+memcpy =="
+	@$(B)/release/examples/example_host --record $(HOST_TRACE) --metrics $(HOST_METRICS)
+	@echo "   a few of its metrics (all of them: $(HOST_METRICS)):"
+	@grep -E '^slotpool_mempool_(affine_hits_total|remaps_total|resident_warm_bytes|path_info)' \
+	  $(HOST_METRICS) | sed 's/^/     /'
+	@echo
+	@echo "== the loop: the host recorded its traffic; slotpool-sim says which warm budget to choose =="
+	@$(B)/release/tools/slotpool-sim sweep $(HOST_TRACE) --capacity 12 --warm 0:12:1 | tail -n 3
 
 # Benchmarks print ratios measured in one run; docs/PERFORMANCE.md keeps the
 # latest tables. BENCH_ROUNDS sets the rounds whose median is reported.
