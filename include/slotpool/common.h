@@ -43,7 +43,8 @@ extern "C" {
 
 /**
  * Output callback of the functions that write text: sp_index_metrics()
- * and sp_index_record() (slotpool/index.h).
+ * and sp_index_record() (slotpool/index.h), sp_mempool_metrics() and
+ * sp_mempool_record() (slotpool/mempool.h).
  *
  * Called with the next part of the output, from the thread that made the
  * call (for a recording: under the index's lock; see sp_index_record()).

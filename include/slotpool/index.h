@@ -38,10 +38,12 @@
  * Thread-safety: every function may be called from any thread at any time,
  * except that sp_index_destroy() must not race with any other call on the
  * same index. An operation takes one shard lock at a time (free_many: each
- * lock it needs once, in ascending order).
+ * lock it needs once, in ascending order); sp_index_check() and the start
+ * and stop of sp_index_record() take every shard lock at once.
  *
  * Memory: all memory is allocated by sp_index_create(); no operation
- * allocates. Per slot: 24 bytes of slot state plus 18 bytes of key table
+ * allocates (a recording started with sp_index_record() allocates its
+ * recorder, 4 bytes a slot plus 8 KiB, and frees it when it stops). Per slot: 24 bytes of slot state plus 18 bytes of key table
  * (42 bytes), whatever the number of keys; with several shards, 1 to 2 more
  * bytes a slot for the cross-shard summary, plus 256 bytes a shard.
  */
@@ -171,7 +173,8 @@ typedef struct sp_index_stats {
 /**
  * Allocate an index described by *cfg and store it in *out.
  *
- * All memory the index will ever use is allocated here. On error *out is
+ * All memory the index will ever use is allocated here (but for a
+ * recorder, see sp_index_record()). On error *out is
  * untouched. Thread-safe. Cost: O(1) work plus the allocation of about 42
  * bytes per slot (pages are touched only when used).
  *

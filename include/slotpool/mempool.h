@@ -32,8 +32,9 @@
  *
  * Kernel features are probed once at create, each with a fallback; the
  * path in use is reported in sp_mempool_stats:
- * - write tracking: userfaultfd async write-protect + PAGEMAP_SCAN (6.7+) >
- *   PAGEMAP_SCAN of private pages > high-water range;
+ * - write tracking: PAGEMAP_SCAN of private pages (6.7+) > high-water
+ *   range; with SP_MEMPOOL_RESET_DECOMMIT and keep_resident_bytes > 0,
+ *   userfaultfd async write-protect + PAGEMAP_SCAN (6.7+) first;
  * - decommit batch: process_madvise(MADV_DONTNEED) on self (6.13+) > one
  *   madvise per range;
  * - guards: MADV_GUARD_INSTALL (6.13+; pools up to 1 GiB) > PROT_NONE
@@ -93,7 +94,7 @@ typedef struct sp_image sp_image;
 #define SP_MEMPOOL_NO_AFFINITY (1u << 4)
 /** @} */
 /**
- * @name Config flags: force one reset strategy (default: adaptive, see below)
+ * @name Config flags: force one reset strategy (default: adaptive, see the file comment)
  * Bits of sp_mempool_config.flags.
  * @{
  */
@@ -293,11 +294,17 @@ typedef struct sp_mempool_holder {
  *         - -EINVAL  cfg or out NULL; a size not a multiple of the page size;
  *           slots > 2^30; keep_resident_bytes > slot_bytes;
  *           decommit_batch > SP_MEMPOOL_MAX_BATCH or > slots; the reservation passes
- *           SP_MEMPOOL_MAX_RESERVATION; unknown flags; non-zero reserved
- *           fields; shards refused by the index (see docs/MEMPOOL.md,
- *           "Config errors");
- *         - -ENOMEM  the kernel refused the reservation, or no memory for the
- *           slot table (nothing is left mapped or allocated).
+ *           SP_MEMPOOL_MAX_RESERVATION; unknown flags or index_flags; both
+ *           SP_MEMPOOL_RESET_DECOMMIT and SP_MEMPOOL_RESET_RESTORE, or
+ *           SP_MEMPOOL_RESET_RESTORE with keep_resident_bytes; non-zero
+ *           reserved fields; shards refused by the index (see
+ *           docs/MEMPOOL.md, "Config errors");
+ *         - -ENOMEM  the kernel refused the reservation, the mappings budget
+ *           has no room for it, no memory for the slot table, or the fork
+ *           handlers could not be registered (nothing is left mapped or
+ *           allocated);
+ *         - other    a negative errno of the kernel's mmap when it replaced
+ *           refused guard markers with PROT_NONE.
  */
 SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out);
 
@@ -427,7 +434,8 @@ SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible
  * @param out as for sp_mempool_alloc().
  * @return 0 on success, or a negative errno value: as sp_mempool_alloc();
  *         - -EINVAL also for a deadline whose tv_nsec is not in [0, 1e9)
- *           (checked before anything else, nothing waits);
+ *           (checked with the other arguments, before any slot is
+ *           looked for: nothing waits);
  *         - -ETIMEDOUT when the deadline passed (counted in wait_timeouts).
  */
 SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t accessible,
@@ -481,10 +489,12 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 SP_API int sp_mempool_free(sp_mempool *pool, void *base);
 
 /**
- * Issue the pending batched decommits now. Thread-safe.
+ * Issue the pending batched decommits now. Thread-safe; takes the pool
+ * lock.
  *
  * @param pool the pool.
- * @return 0 or the first error (failed slots are rebuilt before reuse).
+ * @return 0, -EINVAL if pool is NULL, or the first error of a decommit
+ *         (failed slots are rebuilt before reuse).
  */
 SP_API int sp_mempool_flush(sp_mempool *pool);
 
@@ -601,7 +611,7 @@ SP_API int sp_mempool_record(sp_mempool *pool, sp_write_fn write, void *ctx);
  * and stores in *count the number of entries that exist (which may exceed
  * cap).
  *
- * Thread-safe; takes the pool lock. O(slots + images log images).
+ * Thread-safe; takes the pool lock. O((slots + images) log images).
  *
  * @param pool the pool.
  * @param out room for cap entries.

@@ -162,8 +162,8 @@ static void test_unchanged_kept_pages_trimmed(void **state)
 }
 
 /* Without PAGEMAP_SCAN, one page written in a large slot is decommitted
- * (a compare of all of it would cost far more than one fault); in a small
- * slot written all over, it is restored in place. */
+ * (a compare of all of it would cost far more than one fault); a small
+ * slot written all over is reset one way or the other, and pristine. */
 static void test_without_scan(void **state)
 {
 	(void)state;
@@ -189,9 +189,21 @@ static void test_without_scan(void **state)
 		memset(s.base, 9, 8 * PG);
 		assert_int_equal(sp_mempool_free(p, s.base), 0);
 	}
+	/* Comparing 8 pages costs about what copying them costs; faulting
+	 * them back costs 25 times more. But the model uses this machine's
+	 * times (under valgrind a compare is slower than a fault): whichever it
+	 * picked, the count of what warm slots keep must say so. */
 	st = stats(p);
-	assert_true(st.resets_in_place >= 19);
-	assert_int_equal(st.resident_warm_bytes, 8 * PG);
+	assert_int_equal(st.resets_in_place + st.resets_decommit, 20);
+	assert_true(st.resident_warm_bytes == 0 || st.resident_warm_bytes == 8 * PG);
+	if (!st.resets_decommit)
+		assert_int_equal(st.resident_warm_bytes, 8 * PG);
+	if (!st.resets_in_place)
+		assert_int_equal(st.resident_warm_bytes, 0);
+	sp_mem_slot s;
+	assert_int_equal(sp_mempool_alloc(p, NULL, 8 * PG, &s), 0);
+	assert_int_equal(mp_first_diff(s.base, 8 * PG, NULL, 0, 0), -1);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
 	sp_mempool_destroy(p);
 }
 
