@@ -25,11 +25,12 @@ cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-O1 -g" \
   >/dev/null
 cmake --build "$B" -j "$jobs" >/dev/null
 cd "$B"
-# Three memory pool tests are left out, for what they do on purpose:
+# Memory pool tests left out for what they do on purpose:
 # test_mempool_guard and test_mempool_faults fork children that touch guard
 # pages to see them die (memcheck reports each touch as an invalid read),
 # and test_mempool_resources counts the process's mappings and descriptors,
-# which valgrind adds to. The pool's other unit tests run here (the kernel's
+# which valgrind adds to (test_mempool_maps and test_mempool_fork carry the
+# novalgrind label for the same reasons). The pool's other unit tests run here (the kernel's
 # PAGEMAP_SCAN output is zeroed first, so memcheck does not take it for
 # uninitialised), and fuzz_mempool_corpus runs on the fallback paths of the
 # calls valgrind 3.19 cannot model, pidfd_open and process_madvise
