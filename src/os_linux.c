@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_GUARD_INSTALL
@@ -256,9 +257,21 @@ int sp__os_memfd_image(const void *bytes, size_t len, size_t size, int *fd)
 		else if (w > 0)
 			done += (size_t)w;
 	}
-	/* Sealed, the content can never change under the mappings of it. */
-	if (!err && fcntl(f, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
+	/* Sealed, the content can never change under the mappings of it. The
+	 * kernel refuses F_SEAL_WRITE with EBUSY while a page is pinned for a
+	 * moment (migration, compaction); it waits a little itself, and so do
+	 * we, a few times. */
+	for (int tries = 0; !err; tries++) {
+		if (!fcntl(f, F_ADD_SEALS,
+		           F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL))
+			break;
 		err = neg_errno();
+		if (err != -EBUSY || tries == 4)
+			break;
+		err = 0;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
 	if (err) {
 		close(f);
 		return err;

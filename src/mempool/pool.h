@@ -119,9 +119,10 @@ struct sp__mslot {
 	uint32_t dirty16; /* pages changed per use, x16, decayed */
 	uint32_t priv;    /* private pages as last counted (a scan), or
 	                        at least (the changed pages of a direct reset) */
-	uint32_t scan_ns; /* what a PAGEMAP_SCAN of it took, decayed */
+	uint32_t scan_ns; /* what a PAGEMAP_SCAN of it takes beyond its walk */
 	uint32_t cmp_ps;  /* picoseconds to compare (and restore) a page */
 	uint32_t resets;  /* since it was mapped */
+	uint8_t scanning; /* the model's last choice was to scan */
 };
 
 struct sp_mempool {

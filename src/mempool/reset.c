@@ -230,6 +230,8 @@ static int reset_decommit(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 #define FAULT_NS 2500u /* a copy-on-write fault of the next user */
 #define MADV_NS 1500u  /* one madvise(MADV_DONTNEED) */
 #define SCAN_NS_START 1000u
+/* What a scan spends on each mapped page it walks (measured: ~35 ns). */
+#define WALK_PS 35000u
 /* One reset in this many scans although reading directly looked cheaper,
  * so that the scan's measurement stays current (the other way needs no
  * trial: a direct read costs H pages at the compare rate, which every
@@ -253,6 +255,15 @@ static inline uint32_t ewma(uint32_t avg, uint64_t v)
 {
 	uint64_t n = ((uint64_t)avg * 3 + v) / 4;
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* The same for a time, a sample counted at most 4 times the average: one
+ * preemption (milliseconds) must not turn the model for a hundred resets. */
+static inline uint32_t ewma_time(uint32_t avg, uint64_t v)
+{
+	if (avg && v > 4 * (uint64_t)avg)
+		v = 4 * (uint64_t)avg;
+	return ewma(avg, v);
 }
 
 struct runs {
@@ -324,10 +335,20 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	 * of the process (its locks, its TLB shootdowns): an eighth more. */
 	uint64_t c = s->cmp_ps ? s->cmp_ps : CMP_PS_START;
 	uint64_t direct = H * c;
-	uint64_t scan = (uint64_t)s->scan_ns * 1125 + (K > D ? K : D) * c;
-	int use_scan = can_scan && (restore_only ? H > 1 : scan < direct);
-	if (can_scan && !use_scan && s->resets % EXPLORE == EXPLORE / 2)
-		use_scan = 1;
+	/* A scan costs its base and a walk of the mapped pages. Estimate it
+	 * as it would be once scanning: only the private pages mapped. Reads
+	 * of a direct reset map every page, so a trial scan then costs more
+	 * than scanning would: trials only ever lower the base; scans the
+	 * model chose set it (a decayed average). */
+	uint64_t R = K > D ? K : D;
+	uint64_t scan = (uint64_t)s->scan_ns * 1125 + R * (c + WALK_PS);
+	/* A fifth of hysteresis: the two ways often cost about the same, and
+	 * switching back and forth on noise costs more than either. */
+	int use_scan = can_scan && (restore_only  ? H > 1
+	                            : s->scanning ? scan < direct + direct / 4
+	                                          : scan + scan / 4 < direct);
+	int trial = can_scan && !use_scan && s->resets % EXPLORE == EXPLORE / 2;
+	use_scan |= trial;
 	if (!can_scan && !restore_only && direct > (uint64_t)MADV_NS * 1000 + D * FAULT_NS * 1000) {
 		/* Cheaper to drop it all and let the next user fault in what
 		 * it writes. */
@@ -344,11 +365,11 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	 * costs more than a few compared pages. */
 	int timed = !use_scan && (s->resets & 7) == 0;
 	uint64_t t0 = timed ? now_ns() : 0, compared = 0, changed = 0, priv = 0;
-	struct runs u = {.n = 0};
+	struct runs u = {.n = 0}, gaps = {.n = 0};
 	int err = 0;
 	if (use_scan) {
 		uintptr_t at = (uintptr_t)base, end = (uintptr_t)base + hw;
-		uint64_t scan_ns = 0;
+		uint64_t scan_ns = 0, prev = 0;
 		while (!err && at < end) {
 			sp__os_range r[64];
 			size_t n = 0;
@@ -360,14 +381,31 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 				uint64_t a = (uint64_t)((char *)r[k].base - base), b = a + r[k].len;
 				changed += restore_changed(s, base, a, b, pg, &u);
 				compared += (b - a) / pg;
+				if (a > prev && gaps.n < 32) {
+					gaps.a[gaps.n] = prev;
+					gaps.b[gaps.n++] = a;
+				}
+				prev = b;
 			}
 			if (!err && next <= at)
 				err = -EIO; /* the kernel made no progress */
 			at = next;
 		}
+		if (hw > prev && gaps.n < 32) {
+			gaps.a[gaps.n] = prev;
+			gaps.b[gaps.n++] = hw;
+		}
 		priv = compared;
-		s->scan_ns = ewma(s->scan_ns, scan_ns);
+		uint64_t walk = compared * WALK_PS / 1000,
+			 own = scan_ns > walk ? scan_ns - walk : 0;
+		/* The first reset after a remap runs on cold caches and page
+		 * tables just built: not what the next ones will cost. */
+		if (!trial && s->resets)
+			s->scan_ns = ewma_time(s->scan_ns, own);
+		else if (own < s->scan_ns)
+			s->scan_ns = (uint32_t)own;
 		s->priv = (uint32_t)priv;
+		s->scanning = !trial;
 		sp__count(p, SP__C_RESETS_SCANNED, 1);
 	} else {
 		changed = restore_changed(s, base, 0, hw, pg, NULL);
@@ -376,11 +414,12 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 		 * keeps what it knows (a wrong guess costs one scan). */
 		priv = H;
 		s->priv = (uint32_t)(changed > K ? changed : K);
+		s->scanning = 0;
 	}
 	if (err)
 		return err;
 	if (timed && compared)
-		s->cmp_ps = ewma(s->cmp_ps, (now_ns() - t0) * 1000 / compared);
+		s->cmp_ps = ewma_time(s->cmp_ps, (now_ns() - t0) * 1000 / compared);
 	s->dirty16 = ewma(s->dirty16, changed * 16);
 	sp__count(p, SP__C_RESETS_IN_PLACE, 1);
 	sp__count(p, SP__C_PAGES_COMPARED, compared);
@@ -400,6 +439,21 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 		priv -= trimmed / pg;
 		s->priv = (uint32_t)priv;
 		sp__count(p, SP__C_TRIMMED_BYTES, trimmed);
+	}
+	/* A trial scan from direct resets found the slot mostly clean: the
+	 * direct reads mapped every page, which makes every scan walk them.
+	 * Unmap the clean ones (their content is the image or zeros: the next
+	 * user faults them back if it reads them), so that scanning costs
+	 * what it costs once chosen, and let the model choose it. */
+	if (trial && priv * 4 <= H && gaps.n < 32 &&
+	    (uint64_t)s->scan_ns * 1125 + priv * (c + WALK_PS) < direct) {
+		for (size_t k = 0; !err && k < gaps.n; k++) {
+			d->barrier = 1; /* never merged across the private pages */
+			err = push_decommit(p, d, base + gaps.a[k], gaps.b[k] - gaps.a[k]);
+		}
+		if (err)
+			return err;
+		s->scanning = 1;
 	}
 	sp__slot_set_kept(p, i, priv * pg);
 	/* Share what was learnt with the slots the image maps next. */
