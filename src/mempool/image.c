@@ -19,6 +19,7 @@
  * the alloc backs off with -EINVAL, or the release with -EBUSY.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "pool.h"
 #include "sized.h"
@@ -29,9 +30,10 @@ SP_API int sp_image_create(sp_mempool *pool, const void *bytes, size_t len, uint
 	if (!pool || !bytes || !out || len == 0 || offset % pool->pg || offset > pool->slot_bytes ||
 	    len > pool->slot_bytes - offset)
 		return -EINVAL;
-	sp_image *img = calloc(1, sizeof(*img));
+	sp_image *img = aligned_alloc(64, sizeof(*img));
 	if (!img)
 		return -ENOMEM;
+	memset(img, 0, sizeof(*img));
 	img->pool = pool;
 	img->len = len;
 	img->size = (len + pool->pg - 1) / pool->pg * pool->pg;

@@ -79,11 +79,13 @@ struct sp_image {
 	/* Set (seq_cst) by the last release before it looks for holders;
 	 * an alloc publishes its holder, then reads it (see image.c). */
 	atomic_int dead;
-	atomic_uint_fast64_t remaps;       /* slots mapped with it */
-	atomic_uint dirty16;               /* pages its users write per use, x16 (reset.c) */
-	atomic_uint_fast64_t hits_retired; /* affine hits of slots that no
+	/* Written as slots use it, by any thread: off the line above, which
+	 * every alloc of the image reads (the record is 64-byte aligned). */
+	_Alignas(64) atomic_uint_fast64_t remaps; /* slots mapped with it */
+	atomic_uint dirty16;                      /* pages its users write per use, x16 (reset.c) */
+	atomic_uint_fast64_t hits_retired;        /* affine hits of slots that no
 	                                      longer map it */
-	sp_image *prev, *next;             /* pool->images (live) or pool->dead_images */
+	sp_image *prev, *next;                    /* pool->images (live) or pool->dead_images */
 };
 
 enum sp__mslot_state {
@@ -95,8 +97,10 @@ enum sp__mslot_state {
 	                     mappings or pages: an alloc that gets it waits */
 };
 
+/* 128 bytes, 64-byte aligned: two threads working on neighbouring slots
+ * do not share a cache line. */
 struct sp__mslot {
-	sp_image *img;               /* image mapped in the slot; NULL: zeros only.
+	_Alignas(64) sp_image *img;  /* image mapped in the slot; NULL: zeros only.
 	                        Dereferenced only while img_id says it is live */
 	atomic_uint_fast64_t img_id; /* img's id (0: none); stats read it
 	                                unlocked */
