@@ -142,8 +142,12 @@ bench: build
 	bench/replay_matrix.sh $(B)/release $(BENCH_ROUNDS)
 	@echo; echo "== index allocator: threads and shards =="
 	bench/mt_matrix.sh $(B)/release $(BENCH_ROUNDS)
+	@echo; echo "== index allocator: the cost of recording =="
+	$(B)/release/bench/bench_record
 	@echo; echo "== memory pool: instantiate latency =="
 	$(B)/release/bench/bench_mempool
+	@echo; echo "== memory pool: two threads =="
+	$(B)/release/bench/bench_mempool --threads 2
 
 FUZZ_SECONDS ?= 60
 fuzz:

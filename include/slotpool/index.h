@@ -122,7 +122,7 @@ typedef struct sp_index_config {
  *
  * Threads that share keys then stop taking each other's warm slots, which
  * moves cache lines between CPUs: on the 2-CPU machine of
- * docs/PERFORMANCE.md two threads on shared keys run 2.4x to 2.9x faster,
+ * docs/PERFORMANCE.md two threads on shared keys run 2.4x to 4.8x faster,
  * and take about 9% fewer affine hits than one shard. Threads that keep to
  * their own keys lose nothing. sp_index_alloc_affine_and_clear() still
  * searches every shard (a key's teardown must find all its warm slots), and
