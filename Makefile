@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Thin wrapper over CMake. Targets:
 #   make               Release build in build/release
 #   make demo          build and run the demo (needs no test dependency)
@@ -8,7 +9,7 @@
 #                      SKIPPED, saying so; SP_CHECK_STRICT=1 fails instead (CI).
 #   make bench         run the benchmarks
 #   make docs          reference documentation (doxygen): build/release/docs/
-#   make lint          cppcheck + clang-tidy over src/ include/ tools/, format check
+#   make lint          cppcheck + clang-tidy over src/ include/ tools/, format and SPDX checks
 #   make valgrind      every test under valgrind memcheck, no errors or leaks
 #   make fuzz          each libFuzzer target FUZZ_SECONDS seconds (not in check)
 #   make install PREFIX=/usr/local
@@ -155,7 +156,7 @@ fuzz:
 
 # Both run even when the first fails; either failing fails lint.
 lint:
-	@s=0; scripts/lint.sh || s=1; scripts/format-check.sh || s=1; exit $$s
+	@s=0; scripts/lint.sh || s=1; scripts/format-check.sh || s=1; scripts/check-spdx.sh || s=1; exit $$s
 
 valgrind:
 	@scripts/valgrind.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench_lib.sh: shared by the benchmark scripts (sourced, not run).
 # After `source bench/bench_lib.sh`: $tmp (removed on exit), `median` (of the
 # numbers on stdin), and `find_seed`, which sets $seed to the seed replayer:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_lock.c: the floor of a locked design: the cost of one uncontended
  * acquire + release of the lock slotpool uses (src/lock.h), in a process

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_memory.c: bytes per slot of the index allocator, from its own
  * accounting and from the process's resident set, empty and with every slot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_mempool.c: the cost of "instantiating" a memory image: take memory
  * holding the image, write W bytes spread over it (W/4 KiB whole pages,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_record.c: what recording costs (sp_index_record). One thread runs
  * the same stream of alloc(key) / free calls on an index with recording off

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_replay_floor.c: what a replay costs before any policy. The replay
  * loop of `slotpool-sim replay` (tools/sim_run.c: a switch on the operation,

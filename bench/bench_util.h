@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_util.h: the clock and the sort the benchmark programs share (each is
  * a program of its own, so these are static inline, not a library).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # mt_matrix.sh: multi-thread throughput and affinity of the sharded index,
 # on the workload of `seed_replay --mt` (each thread alloc(zipf key)/free with
 # its own stream), measured in one run:

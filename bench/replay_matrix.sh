@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # replay_matrix.sh: the index allocator's replay speed against the seed.
 #
 # For capacity {1000, 100000} x keys {10, 1000, 100000} x warm budget

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Configure-time consistency checks of the release metadata.
 
 # The SP_VERSION_* macros of include/slotpool/common.h (what sp_version()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * affinity_demo.c: affinity at work on a simulated request stream.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * host.c: a toy function host on the memory pool. 20 "functions", each with
  * an initial heap image of its own size (16 KiB .. 2 MiB), are called by a

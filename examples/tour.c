@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tour.c: the API tour from README.md, as a program that compiles in CI.
  */

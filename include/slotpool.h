@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file slotpool.h
  * @brief Umbrella header: include this one.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs slotpool from BUILD_DIR into a temporary prefix, as a user would
 # install it outside the system directories, and checks what was installed:
 #   - the libraries the build was asked for (SP_BUILD_SHARED, SP_BUILD_STATIC)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Checks the linker version script against the library: every public
 # function (declared SP_API in include/, or given default visibility in the
 # static library) must be listed in the map, everything the map lists must

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configures and builds one build tree quietly: CMake's and the compiler's
 # output go to DIR/configure.log and DIR/build.log, and only a failure (or a
 # CMake warning, or a line slotpool's CMake files address to the user) is

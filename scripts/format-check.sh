@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Checks C files against .clang-format without changing them: any file that
 # `clang-format -i` would change fails, with the diff.
 #

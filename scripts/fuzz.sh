@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every libFuzzer target (tests/fuzz/fuzz_<t>.c) for SECONDS each, one
 # after the other on one core, and reports executions, exec/s, coverage and
 # any crash reproducer. Not part of `make check` (see docs/ROBUSTNESS.md).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Probes for what a check needs, by what it provides rather than by package
 # name. Exit status 0 when every probe given holds.
 #

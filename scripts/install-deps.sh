@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Makes sure what `make check` uses is installed. Each need is probed by what
 # it provides (a command, a header, a runtime: scripts/have.sh), not by
 # package name, so this works on any distribution. What is missing:

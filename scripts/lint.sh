@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Static analysis: cppcheck and clang-tidy (.clang-tidy) over the library
 # (src/, include/) and the tools (tools/), the code that ships. Any finding
 # fails. Tests are left out: they are checked by running them under ASan,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Skips a check, visibly, when a tool it needs is missing.
 #
 #   scripts/need.sh NAME PROBE... [-- COMMAND...]

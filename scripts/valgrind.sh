@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every CTest (unit tests and fuzz corpus replays) under valgrind
 # memcheck and fails on any error or any leaked byte (definite, indirect,
 # possible or still reachable). Tests labelled `novalgrind` are skipped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hint.c: allocation of the cross-shard affinity summary (hint.h).
  */

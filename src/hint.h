@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hint.h: the cross-shard affinity summary of a sharded index.
  *

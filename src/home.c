@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * home.c: thread ordinals for home shards (home.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * home.h: each thread's home shard. A thread gets an ordinal, round-robin,
  * the first time it uses any sharded index; its home shard in an index of S

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * index.c: the public sp_index API: argument checks, shards and their locks,
  * and the snapshot queries, around the lock-free policy engine of policy.h.

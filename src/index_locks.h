@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * index_locks.h: taking every lock of an index at once, for the memory
  * pool's fork handlers: a child must not inherit a shard lock that a

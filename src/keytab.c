@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * keytab.c: creation and deletion for the affinity key table (keytab.h holds
  * the layout and the lookups, which are inline for the hot path).

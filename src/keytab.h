@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * keytab.h: the affinity key table: key -> the key's most recently freed warm
  * slot (the tail of its warm list). Open addressing, linear probing,

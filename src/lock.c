@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lock.c: the contended path of sp__lock (lock.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lock.h: the lock that guards a shard. A test-and-test-and-set spin lock:
  * the critical sections it guards are a few dozen instructions, so an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c: the metrics emitter (metrics.h): Prometheus text or JSON,
  * buffered in struct sp__metrics and written through the caller's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.h: the metrics emitter behind the public *_metrics functions: one
  * stream of metric families written as Prometheus text (exposition format

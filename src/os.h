@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os.h: the thin OS layer under the memory pool. Every mmap, mprotect,
  * madvise, memfd, userfaultfd, pagemap and process_madvise call of the

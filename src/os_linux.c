@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os_linux.c: every kernel call the memory pool makes (see os.h), plus the
  * feature probes and the fault-injection hook for tests.

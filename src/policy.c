@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * policy.c: the slot policy of one shard (see policy.h), no locking.
  *

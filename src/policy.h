@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * policy.h: the slot policy of one shard, with no locking. This is the seed's
  * algorithm (see docs/DESIGN.md): affine pick from the key's list tail, cold

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * record.c: the traffic recorder (record.h). Lines are appended to a
  * buffer inside the recorder and handed to the caller's sp_write_fn when it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * record.h: the traffic recorder behind sp_index_record: every operation an
  * index serves, written as a line of the trace format slotpool-sim and the

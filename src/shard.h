@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shard.h: a shard of an index: a contiguous range of slots with its own
  * lock, on its own cache lines, and its own policy state (policy.h) with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sized.h: the growing-struct convention of the public stats structs: the
  * caller sets the first field, `uint32_t size`, to the sizeof it was built

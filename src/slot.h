@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slot.h: the per-slot record shared by the policy (policy.c) and the key
  * table (keytab.c).

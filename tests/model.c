@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.c: the reference model (see model.h). Every choice is a linear scan
  * that states the rule it implements.

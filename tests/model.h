@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.h: a deliberately simple reference model of the slot policy, written
  * from the policy's description (README, include/slotpool/index.h), not from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_index_diff.c: differential test of sp_index against the reference
  * model (model.c) over random operation sequences: every returned slot, every

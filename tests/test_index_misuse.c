@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_index_misuse.c: every caller mistake gets its error code, and the
  * index is exactly as it was before the call (slot by slot).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_index_oom.c: sp_index_create fails cleanly with -ENOMEM at each of
  * its allocations, leaving *out untouched and nothing allocated. Linked with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_index_seed.c: the seed's five unit tests (index_allocator.rs), with
  * the same expectations, on a single-shard sp_index.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_index_shards.c: the sharded index: layout and budget shares, cross-
  * shard affine hits and clears, a global budget, exhaustion only after every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_index_threads.c: four threads allocate and free on one index (one
  * shard, then four, then four with SP_INDEX_HOME_AFFINITY) with their own

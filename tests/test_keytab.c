@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_keytab.c: the affinity key table on its own. Lookups, inserts and
  * backward-shift deletions against a plain array model under random

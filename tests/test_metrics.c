@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_metrics.c: sp_index_metrics and the emitter under it (src/metrics.h):
  * the exact lines of both formats for a known state, byte-identical output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_record.c: sp_index_record. A recording of a one-shard index, replayed
  * on a fresh index through the trace parser slotpool-sim uses, serves every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testutil.h: small helpers shared by the tests: a seeded PRNG (splitmix64)
  * and a Zipf key sampler. Header-only so each test stays one executable.

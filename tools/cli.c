@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.c: flag parsing for slotpool-sim (cli.h). getopt_long walks argv, in
  * order (optstring "-": a TRACE comes back as option 1 where it stands, even

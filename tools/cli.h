@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h: command-line plumbing for slotpool-sim: one table-driven flag parser
  * for every command (getopt_long underneath), flag values that name the bad

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # compare_seed.sh: ns_per_op of slotpool-sim replay against the seed replayer
 # (../shared/anchors/seed_replay.rs) on the same generated traces, measured in
 # one run, best of REPEAT replays each; prints the seed/slotpool ratio (> 1 =

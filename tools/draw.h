@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * draw.h: the random draws that `gen` and `mt` share with the seed's tools
  * (../shared/anchors): SplitMix64, a uniform double from it, and a Zipf key

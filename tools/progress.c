@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * progress.c: the progress line (progress.h). The estimate is linear: time
  * so far times the share of work left over the share done, which fits the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * progress.h: a one-line progress report with an estimate of the time left,
  * on stderr, only when stderr is a terminal, for the commands that can run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim.h: the slotpool-sim commands, one file each (sim_<command>.c). Each
  * takes its arguments with argv[0] the command's name (as main's argv has

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_gen.c: `slotpool-sim gen`: a synthetic, valid trace on stdout.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_mt.c: `slotpool-sim mt`: threaded throughput of alloc(key)/free on one
  * shared sp_index, the same workload as `seed_replay --mt` so the two numbers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_plot.c: `sweep --plot` (sim_plot.h). No shell and no user text in a
  * command line: gnuplot is started with posix_spawn from the path found on

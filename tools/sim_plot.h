@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_plot.h: `sweep --plot FILE.svg`: the tuning curve drawn by gnuplot,
  * hit rate and peak resident memory against the budget, the knee marked.

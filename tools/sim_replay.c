@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_replay.c: `slotpool-sim replay`: replay one trace at one budget, write
  * the slot of every a/c line (--slots, byte-identical to seed_replay's stdout

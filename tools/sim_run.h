@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_run.h: the replay engine behind slotpool-sim: a timed replay of a parsed
  * trace on a fresh sp_index, the post-pass that derives peaks and checks the

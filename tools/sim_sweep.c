@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sim_sweep.c: `slotpool-sim sweep`: the tuning curve. Replays a trace for
  * each warm budget in one pass (sim_replay_many) and prints a table, a bar

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slotpool_sim.c: main() of slotpool-sim, which dispatches to the commands
  * (sim.h) and makes a failed write on stdout fail the command. See

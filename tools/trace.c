@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.c: the trace parser (format in trace.h), a stream reader.
  *

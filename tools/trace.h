@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.h: the slot trace parser shared by slotpool-sim, the tests and the
  * fuzzer (tests/fuzz). Tool-internal: not part of the installed API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file slotpool/common.h
  * @brief What every slotpool header shares: the export macro, version

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file slotpool/index.h
  * @brief The slot index allocator with affinity.

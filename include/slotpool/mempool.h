@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file slotpool/mempool.h
  * @brief A pool of guarded memory slots with copy-on-write images and warm

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork.c: pools that keep working, and keep their isolation, on both sides
  * of a fork().

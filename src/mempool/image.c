@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * image.c: sp_image, a pool's copy-on-write initial content for slots.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * introspect.c: what a pool can tell about itself: stats (no system call:
  * counters summed over their stripes, the index's snapshot, the pool's own

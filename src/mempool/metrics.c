@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c: sp_mempool_metrics, a pool's stats as Prometheus text or one
  * JSON object (the emitter is src/metrics.c; names in docs/METRICS.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.c: the memory slot pool's life and its hot paths: create and
  * destroy, alloc (with waits), grow, free, and the decommit batch.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.h: the memory pool's internal structures and the functions its files
  * share. Not installed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reclaim.c: taking resources back from warm slots, least recently freed
  * first, without taking them out of the index.

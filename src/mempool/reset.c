@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reset.c: making a freed slot pristine again, with work that follows what
  * its user wrote. Two strategies:

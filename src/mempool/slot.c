@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slot.c: what a slot maps, and what that costs in kernel mappings.
  *

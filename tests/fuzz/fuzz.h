@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz.h: what every fuzz target shares: the libFuzzer entry point's
  * prototype, a cursor that decodes operations from the input bytes, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_index.c: fuzz target for the slot index allocator (index.h).
  *

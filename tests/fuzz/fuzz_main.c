@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_main.c: the plain main a fuzz target links when libFuzzer is absent
  * (gcc builds, valgrind, any build without SP_FUZZ). It feeds each file, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_mempool.c: fuzz target for the memory pool (mempool.h).
  *

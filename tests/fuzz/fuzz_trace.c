@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_trace.c: fuzz target for the trace parser (tools/trace.h), the code
  * that reads files from outside: any bytes must give either a clean -EINVAL

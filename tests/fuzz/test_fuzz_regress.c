@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fuzz_regress.c: regression tests for what fuzzing found, one test
  * named after each finding (docs/ROBUSTNESS.md lists them). Findings that a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fuzz_regress_index.c: regression tests for what fuzz_index found, one
  * test named after each finding (docs/ROBUSTNESS.md lists them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mp_util.h: helpers shared by the memory pool tests: expected slot
  * content (the byte model), fd and mapping counts, and a fork helper that

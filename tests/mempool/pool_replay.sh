@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A memory pool's recording replayed outside the library: test_mempool_record
 # (SP_RECORD_OUT set) records three threads on a one-shard pool of 10 slots
 # and writes the recording and the slot the pool served each handle; then

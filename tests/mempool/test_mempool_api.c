@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_api.c: exact behaviour of the memory pool API: config
  * errors, misuse (foreign pointer, double free, grow too far, release of an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_faults.c: the OS layer made to fail (mmap, mprotect,
  * madvise, memfd_create, process_madvise, ioctl): each failure returns a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_fork.c: both processes of a fork() keep using the pool as
  * their own, and every alloc in either reads exactly the pristine image or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_guard.c: every byte from `accessible` to the end of the
  * slot's guard faults, and grow makes exactly the grown range readable (as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_iso.c: isolation, differential against a byte model. Many
  * rounds of alloc (random image or none, random size), random writes and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_maps.c: the mappings budget. Pools together stay below
  * vm.max_map_count minus a headroom left to the rest of the process; an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_record.c: sp_mempool_record. Threads instantiate images on a
  * one-shard pool while it records; replaying the recording on a fresh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_reset.c: the adaptive reset and the resident budget.
  *

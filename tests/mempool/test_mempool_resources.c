@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_resources.c: no file descriptor and no mapping is left
  * behind: not after an image's last release (even with warm slots mapping

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_threads.c: threads sharing a pool smaller than their number
  * (so allocs wait for frees), with batched decommits and an image created

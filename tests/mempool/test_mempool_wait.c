@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mempool_wait.c: the wait contract of sp_mempool_alloc_wait. A
  * waiter gets a slot as soon as one can be handed out, including one whose

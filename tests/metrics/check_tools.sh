@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The metrics as the real tools read them: metrics_dump writes an index's
 # metrics and an exercise of the emitter (labels, escaping, bytes that are
 # not UTF-8) in both formats; then

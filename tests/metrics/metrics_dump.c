@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics_dump.c: writes metrics for tests/metrics/check_tools.sh to check
  * with promtool and jq: OUT/index.{prom,json} for a one-shard index whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * record_mt.c: records the threaded workload of workload.h on a one-shard
  * index for tests/record/replay_check.sh, which replays the recording with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Records four threads on a one-shard index (record_mt, which also checks a
 # replay in the library) and replays the recording with
 #   replay_check.sh RECORD_MT SIM sim                 slotpool-sim replay --slots

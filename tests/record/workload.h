@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * workload.h: a threaded workload recorded with sp_index_record, and the
  * check that replaying the recording serves what the threads were served.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The seed's unit tests as traces (tests/data/*.trace, from ../shared/anchors):
 # `replay --slots -` must print exactly the .expected file for every
 # `# args: CAPACITY WARM` line, and the summary must count what happened.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bad input is refused fast and in little memory: the trace is parsed as it
 # is read, so an endless line of garbage (/dev/zero), a 100 MB line, or a bad
 # first line followed by endless input give "FILE:LINE: why" and exit 2

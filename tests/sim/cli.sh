@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Command-line conventions, the same for every command (one getopt_long
 # parser): --flag=value and --flag value alike, flags and TRACE in any order,
 # `--` before a TRACE that starts with '-', `-` for stdin; --version (top

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every rejection: a bad trace exits 2 with exactly "FILE:LINE: why: excerpt"
 # on stderr and replays nothing (no slot printed); bad flags name the flag and
 # the value; a configuration the library refuses exits 1 with sp_strerror.

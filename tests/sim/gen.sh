@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `gen`: the same arguments give the same bytes (pinned by a hash, so a change
 # of generator is deliberate), another seed gives another trace, the trace is
 # valid (the parser accepts it: only live handles freed), and it never keeps

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """inclusion_check.py: brute-force check of the theorem in docs/SWEEP.md.
 
 A direct model of the seed's slot policy (a few lines per rule, slots as a

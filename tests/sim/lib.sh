@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh: helpers sourced by the slotpool-sim CTest scripts.
 # Each script gets SIM (the slotpool-sim binary) and DATA (tests/data) as $1 $2.
 set -uo pipefail

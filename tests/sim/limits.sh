@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The library's limits are said in words when it refuses a configuration
 # (exit 1): capacity at most 2^30 (SP_INDEX_MAX_CAPACITY), at most 64 shards
 # (SP_INDEX_MAX_SHARDS) and at most one per slot. Results that mean nothing

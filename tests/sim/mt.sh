@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `mt`: threads share one index; the JSON has mops > 0 and an affine hit rate
 # in [0, 1] that is affine_hits / keyed_allocs; every op of every thread ran
 # (keyed allocs = allocs that the streams asked for); --shards > 1 either works

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Output: a write that fails (a full disk: /dev/full) makes every command
 # fail with exit status 4 and say what could not be written; `--csv -` and
 # `--slots -` put their data alone on stdout, the human text on stderr; and

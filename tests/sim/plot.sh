@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # sweep --plot FILE.svg with the real gnuplot (skips, exit 77, without it:
 # Debian package gnuplot-nox): an SVG with both curves and the knee marked at
 # the recommended budget; `--plot -` puts the SVG alone on stdout; file and

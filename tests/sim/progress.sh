@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Long runs show progress with the time left, on stderr, when it is a
 # terminal: `sweep`, `replay --repeat`, `mt --repeat`. Run on a pseudo
 # terminal by `script` (util-linux; skips, exit 77, without it). Without a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # What `sweep` concludes: its last line recommends the knee (the smallest
 # budget that reaches 90% of the gain in hit rate, recomputed here from the
 # CSV), with its hit rate and peak resident memory; comment lines such as

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # seed_cli.sh: runs slotpool-sim with seed_replay's command line, so that
 # ../shared/anchors/check_seed_traces.sh can check slotpool-sim:
 #   SIM=build/release/tools/slotpool-sim ../shared/anchors/check_seed_traces.sh tests/sim/seed_cli.sh

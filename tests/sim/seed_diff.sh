@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Differential test against the seed: builds seed_replay from $3 (the anchors
 # folder) with rustc, generates traces with `slotpool-sim gen` over a grid of
 # flags, and requires `replay --slots -` to be byte-identical to seed_replay's

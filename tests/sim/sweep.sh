@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `sweep` computes all budgets in one pass; every row must equal a separate
 # `replay` at that budget, field by field, including traces with clears,
 # keyless allocs, bytes, and failed allocs (trace capacity > index capacity).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sim_trace.c: the trace parser (tools/trace.h) through its buffer API:
  * the exact ops it produces, each error with its exact message, the output
