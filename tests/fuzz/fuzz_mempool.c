@@ -21,6 +21,7 @@
  * is predicted, and sp_mempool_check and the stats must agree after each
  * step.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,7 +315,11 @@ static void op_fork(fz_pool *f, unsigned step)
 		_exit(0);
 	}
 	int st = 0;
-	FZ_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	pid_t r;
+	do /* libFuzzer's timer may interrupt the wait */
+		r = waitpid(pid, &st, 0);
+	while (r < 0 && errno == EINTR);
+	FZ_CHECK(r == pid, "waitpid: %d", errno);
 	FZ_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked child failed (status %#x)", st);
 	for (uint32_t i = 0; i < f->nlive; i++)
 		check_contents(f, &f->live[i]);

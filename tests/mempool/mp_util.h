@@ -107,6 +107,16 @@ static inline int mp_count_maps(const char *needle)
 	return n;
 }
 
+/* waitpid that goes on when a signal (a fuzzer's timer) interrupts it. */
+static inline pid_t mp_waitpid(pid_t pid, int *st)
+{
+	pid_t r;
+	do
+		r = waitpid(pid, st, 0);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 /* 1 if reading (write = 0) or writing *p kills a child with SIGSEGV, 0 if
  * the access succeeds, -1 on anything else. */
 static inline int mp_faults(volatile unsigned char *p, int write)
@@ -123,7 +133,7 @@ static inline int mp_faults(volatile unsigned char *p, int write)
 		_exit(0);
 	}
 	int st = 0;
-	if (waitpid(pid, &st, 0) != pid)
+	if (mp_waitpid(pid, &st) != pid)
 		return -1;
 	if (WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGBUS))
 		return 1;

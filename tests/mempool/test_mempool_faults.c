@@ -93,7 +93,7 @@ static void kernel_refuses_reservation(void **state)
 		_exit(err == -ENOMEM && p == NULL && mp_count_maps(NULL) == maps ? 0 : 1);
 	}
 	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(mp_waitpid(pid, &st), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 }

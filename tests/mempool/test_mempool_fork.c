@@ -147,7 +147,7 @@ static int wait_turn(int fd)
 static void wait_child(pid_t pid)
 {
 	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(mp_waitpid(pid, &st), pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("child failed (status %#x): see its message above", st);
 }
