@@ -14,14 +14,8 @@ MODE="$3"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 if [ "$MODE" = seed ]; then
-  ANCHORS="$4"
-  BIN="${5:-$TMP}"
-  command -v rustc >/dev/null || { echo "skip: no rustc"; exit 77; }
-  [ -f "$ANCHORS/seed_replay.rs" ] || { echo "skip: no $ANCHORS/seed_replay.rs"; exit 77; }
-  SEED="$BIN/seed_replay"
-  if [ ! -x "$SEED" ] || [ "$SEED" -ot "$ANCHORS/seed_replay.rs" ]; then
-    rustc -O -C opt-level=3 --edition 2021 "$ANCHORS/seed_replay.rs" -o "$SEED" || { echo "FAIL: rustc"; exit 1; }
-  fi
+  . "$(dirname "$0")/../seed_replay.sh"
+  seed_replay_build "$4" "${5:-$TMP}"
 fi
 SP_RECORD_OUT="$TMP" "$TEST" >"$TMP/test.log" 2>&1 || { cat "$TMP/test.log"; echo "FAIL: $TEST"; exit 1; }
 if [ "$MODE" = seed ]; then

@@ -9,14 +9,8 @@
 # manual run can compare millions of ops:
 #   SEED_DIFF_OPS=200000 SEED_DIFF_ROUNDS=4 tests/sim/seed_diff.sh SIM tests/data ../shared/anchors [BIN]
 . "$(dirname "$0")/lib.sh"
-ANCHORS="$3"
-BIN="${4:-$TMP}"
-command -v rustc >/dev/null || { echo "skip: no rustc"; exit 77; }
-[ -f "$ANCHORS/seed_replay.rs" ] || { echo "skip: no $ANCHORS/seed_replay.rs"; exit 77; }
-SEED="$BIN/seed_replay"
-if [ ! -x "$SEED" ] || [ "$SEED" -ot "$ANCHORS/seed_replay.rs" ]; then
-  rustc -O -C opt-level=3 --edition 2021 "$ANCHORS/seed_replay.rs" -o "$SEED" || { fail "rustc"; finish; }
-fi
+. "$(dirname "$0")/../seed_replay.sh"
+seed_replay_build "$3" "${4:-$TMP}"
 OPS="${SEED_DIFF_OPS:-20000}"
 ROUNDS="${SEED_DIFF_ROUNDS:-1}"
 total=0 n=0
