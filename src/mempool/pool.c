@@ -514,11 +514,11 @@ static int keep_within_budget(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	if (atomic_load_explicit(&p->kept_total, memory_order_relaxed) <= p->max_resident ||
 	    !s->kept)
 		return 0;
-	uint64_t warm = sp__kept_warm(p) + s->kept_out; /* once it is back */
+	uint64_t warm = sp__kept_warm(p); /* this slot's kept counts as warm already */
 	if (warm <= p->max_resident)
 		return 0;
 	pthread_mutex_lock(&p->reclaim_mu);
-	warm = sp__kept_warm(p) + s->kept_out;
+	warm = sp__kept_warm(p);
 	if (warm > p->max_resident) {
 		uint64_t need = warm - p->max_resident;
 		uint64_t want = need + (need < s->kept ? p->max_resident / 16 : 0);
@@ -555,6 +555,11 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 		return -EINVAL;
 	sp__fork_check(pool);
 	sp__count(pool, SP__C_FREES, 1);
+	/* Its user is done with it: what it keeps is no longer in use. A slot
+	 * that waits in the batch is not either, and will be warm: the budget
+	 * (keep_within_budget) must count it so from now on. */
+	sp__count(pool, SP__C_RESIDENT_OUT, (uint64_t)0 - s->kept_out);
+	s->kept_out = 0;
 
 	struct sp__ranges d;
 	err = sp__reset(pool, i, &d);
