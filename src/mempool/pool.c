@@ -19,6 +19,7 @@
  * them; a free clears its slot's holder only after the index has it, so a
  * release that sees no holder sees every warm slot (image.c).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +90,9 @@ static int slot_of(const sp_mempool *p, const void *base, uint32_t *i)
 static void release_slot(sp_mempool *p, uint32_t i, int wake)
 {
 	struct sp__mslot *s = &p->slots[i];
-	sp__count(p, SP__C_RESIDENT_OUT, (uint64_t)0 - s->kept_out);
-	s->kept_out = 0;
+	/* Its kept bytes left the in-use count when its user freed it (or were
+	 * never in it: an alloc that failed). */
+	assert(s->kept_out == 0);
 	/* Once FREE, a reclaimer may own the record: read it before. */
 	uint64_t kept = s->rebuild ? 0 : s->kept;
 	atomic_store_explicit(&s->freed_at, sp__age_clock(), memory_order_relaxed);
@@ -466,7 +468,8 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 	}
 	/* Its kept pages are its user's now, no longer warm. */
 	s->kept_out = s->kept;
-	sp__count(p, SP__C_RESIDENT_OUT, s->kept_out);
+	if (s->kept_out)
+		sp__count(p, SP__C_RESIDENT_OUT, s->kept_out);
 	sp__count(p, SP__C_ALLOCS, 1);
 	out->base = sp__slot_base(p, i);
 	out->index = i;
@@ -558,7 +561,8 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 	/* Its user is done with it: what it keeps is no longer in use. A slot
 	 * that waits in the batch is not either, and will be warm: the budget
 	 * (keep_within_budget) must count it so from now on. */
-	sp__count(pool, SP__C_RESIDENT_OUT, (uint64_t)0 - s->kept_out);
+	if (s->kept_out)
+		sp__count(pool, SP__C_RESIDENT_OUT, (uint64_t)0 - s->kept_out);
 	s->kept_out = 0;
 
 	struct sp__ranges d;

@@ -246,11 +246,6 @@ static int reset_decommit(sp_mempool *p, uint32_t i, struct sp__ranges *d)
  * the kernel backs it with the shared zero page). */
 static const unsigned char zero_page[65536];
 
-static inline uint64_t now_ns(void)
-{
-	return sp__now_ns();
-}
-
 /* Decayed average, weight 1/4 for the new value. */
 static inline uint32_t ewma(uint32_t avg, uint64_t v)
 {
@@ -365,7 +360,7 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	/* The comparison is timed one reset in eight: reading the clock
 	 * costs more than a few compared pages. */
 	int timed = !use_scan && (s->resets & 7) == 0;
-	uint64_t t0 = timed ? now_ns() : 0, compared = 0, changed = 0, priv = 0;
+	uint64_t t0 = timed ? sp__now_ns() : 0, compared = 0, changed = 0, priv = 0;
 	struct runs u = {.n = 0}, gaps = {.n = 0};
 	int err = 0;
 	if (use_scan) {
@@ -375,9 +370,9 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 			sp__os_range r[64];
 			size_t n = 0;
 			uintptr_t next = end;
-			uint64_t ts = now_ns();
+			uint64_t ts = sp__now_ns();
 			err = sp__os_scan(&p->os, SP__OS_SCAN_PRIVATE, at, end, r, 64, &n, &next);
-			scan_ns += now_ns() - ts;
+			scan_ns += sp__now_ns() - ts;
 			for (size_t k = 0; !err && k < n; k++) {
 				uint64_t a = (uint64_t)((char *)r[k].base - base), b = a + r[k].len;
 				changed += restore_changed(s, base, a, b, pg, &u);
@@ -420,7 +415,7 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	if (err)
 		return err;
 	if (timed && compared)
-		s->cmp_ps = ewma_time(s->cmp_ps, (now_ns() - t0) * 1000 / compared);
+		s->cmp_ps = ewma_time(s->cmp_ps, (sp__now_ns() - t0) * 1000 / compared);
 	s->dirty16 = ewma(s->dirty16, changed * 16);
 	sp__count(p, SP__C_RESETS_IN_PLACE, 1);
 	sp__count(p, SP__C_PAGES_COMPARED, compared);
