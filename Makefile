@@ -9,7 +9,8 @@
 #                      SKIPPED, saying so; SP_CHECK_STRICT=1 fails instead (CI).
 #   make bench         run the benchmarks
 #   make docs          reference documentation (doxygen): build/release/docs/
-#   make lint          cppcheck + clang-tidy over src/ include/ tools/, format and SPDX checks
+#   make lint          cppcheck + clang-tidy over src/ include/ tools/, format, SPDX
+#                      and layer checks (no circle, the slot policy sealed)
 #   make valgrind      every test under valgrind memcheck, no errors or leaks
 #   make fuzz          each libFuzzer target FUZZ_SECONDS seconds (not in check)
 #   make install PREFIX=/usr/local
@@ -154,9 +155,10 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# Both run even when the first fails; either failing fails lint.
+# All run even when one fails; any failing fails lint.
 lint:
-	@s=0; scripts/lint.sh || s=1; scripts/format-check.sh || s=1; scripts/check-spdx.sh || s=1; exit $$s
+	@s=0; scripts/lint.sh || s=1; scripts/format-check.sh || s=1; scripts/check-spdx.sh || s=1; \
+	  scripts/check-layers.py || s=1; exit $$s
 
 valgrind:
 	@scripts/valgrind.sh

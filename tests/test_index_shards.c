@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "hint.h"
+#include "index/hint.h"
 #include "slotpool.h"
 #include "testutil.h"
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "keytab.h"
+#include "index/keytab.h"
 #include "testutil.h"
 
 /* Distance from key's home bucket to entry e, wrapping. */

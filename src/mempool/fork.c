@@ -30,7 +30,7 @@
  */
 #include <unistd.h>
 
-#include "index_locks.h"
+#include "index/locks.h"
 #include "pool.h"
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -22,7 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "shard.h"
+#include "layout.h"
+#include "lock.h"
+#include "policy.h"
 #include "slotpool/index.h"
 
 /* room() leaves this much for the next line: an operation's longest
@@ -208,42 +210,31 @@ static void num(struct sp__recorder *r, uint64_t v)
 }
 
 /*
- * The lines that take an empty index to a shard's state: one "a" per slot
- * below next_cold, in slot order (from an empty index, allocations with no
- * warm slot take cold slots in order, whatever the budget), with the key
- * the slot is used or warm for, or "-"; then one "f" per warm slot, oldest
- * first, which rebuilds the warm list and, since each key's list is in the
- * same order, every key's list.
+ * The lines that take an empty index to its state: the policy's replay of
+ * each shard (policy.h), all shards' allocs first, then all their frees,
+ * as slot numbers of the index.
  */
-static void state_allocs(struct sp__recorder *r, const struct sp__shard *sh)
+struct state_ctx {
+	struct sp__recorder *r;
+	uint32_t base;
+};
+
+static int state_alloc(void *ctx, uint32_t s, int has_key, uint64_t key)
 {
-	const struct sp__policy *p = &sh->pol;
-	const struct sp__slot *S = p->slots;
-	uint32_t *h = r->handle + sh->base;
-	/* A warm keyed slot knows its key only through the key table: note
-	 * each one's entry first, in the handle it is about to get. */
-	for (uint32_t e = 0; e < p->keys.n; e++)
-		if (p->keys.ent[e].ntail)
-			for (uint32_t s = sp__keyent_tail(&p->keys.ent[e]); s != SP__NIL;
-			     s = S[s].aff_prev)
-				h[s] = e;
-	for (uint32_t s = 0; s < p->next_cold && room(r); s++) {
-		uint32_t tag = S[s].aff_prev;
-		if (tag == SP__TAG_USED_KEY)
-			op_line(r, SP__REC_ALLOC, S[s].word, sh->base + s);
-		else if (tag == SP__TAG_USED_NOKEY || tag == SP__TAG_WARM_NOKEY)
-			op_line(r, SP__REC_ALLOC_NOKEY, 0, sh->base + s);
-		else
-			op_line(r, SP__REC_ALLOC, sp__keyent_key(&p->keys.ent[h[s]]), sh->base + s);
-	}
+	const struct state_ctx *c = ctx;
+	if (!room(c->r))
+		return 1;
+	op_line(c->r, has_key ? SP__REC_ALLOC : SP__REC_ALLOC_NOKEY, key, c->base + s);
+	return 0;
 }
 
-static void state_frees(struct sp__recorder *r, const struct sp__shard *sh)
+static int state_free(void *ctx, uint32_t s, uint64_t bytes)
 {
-	const struct sp__policy *p = &sh->pol;
-	const struct sp__slot *S = p->slots;
-	for (uint32_t s = S[p->capacity].warm_next; s != p->capacity && room(r); s = S[s].warm_next)
-		free_line(r, sh->base + s, S[s].word);
+	const struct state_ctx *c = ctx;
+	if (!room(c->r))
+		return 1;
+	free_line(c->r, c->base + s, bytes);
+	return 0;
 }
 
 int sp__record_begin(struct sp__recorder *r, const struct sp__shard *shards,
@@ -251,7 +242,7 @@ int sp__record_begin(struct sp__recorder *r, const struct sp__shard *shards,
 {
 	uint64_t used = 0, warm = 0;
 	for (uint32_t j = 0; j < info->shards; j++) {
-		used += shards[j].pol.next_cold - shards[j].pol.unused_warm;
+		used += sp__policy_in_use(&shards[j].pol);
 		warm += shards[j].pol.unused_warm;
 	}
 	if (room(r)) {
@@ -279,10 +270,14 @@ int sp__record_begin(struct sp__recorder *r, const struct sp__shard *shards,
 		num(r, warm);
 		text(r, " warm; the lines up to t=0 rebuild it\n");
 	}
-	for (uint32_t j = 0; j < info->shards; j++)
-		state_allocs(r, &shards[j]);
-	for (uint32_t j = 0; j < info->shards; j++)
-		state_frees(r, &shards[j]);
+	for (uint32_t j = 0; j < info->shards; j++) {
+		struct state_ctx c = {r, shards[j].base};
+		(void)sp__policy_replay_allocs(&shards[j].pol, r->handle + c.base, state_alloc, &c);
+	}
+	for (uint32_t j = 0; j < info->shards; j++) {
+		struct state_ctx c = {r, shards[j].base};
+		(void)sp__policy_replay_frees(&shards[j].pol, state_free, &c);
+	}
 	if (room(r))
 		text(r, "# t=0\n");
 	flush(r);
@@ -306,5 +301,45 @@ int sp__record_end(struct sp__recorder *r)
 		pthread_mutex_destroy(&r->mu);
 	free(r->handle);
 	free(r);
+	return err;
+}
+
+/* ---- sp_index_record ----------------------------------------------------- */
+
+SP_API int sp_index_record(sp_index *ix, sp_write_fn write, void *ctx)
+{
+	if (!ix)
+		return -EINVAL;
+	struct sp__recorder *r = NULL, *stop = NULL;
+	int err = 0;
+	/* Allocated before the locks are taken, freed after they are released. */
+	if (write && (err = sp__record_new(&r, ix->capacity, ix->nshards, write, ctx)))
+		return err;
+	sp__lock_shards(ix);
+	struct sp__recorder *cur = sp__recorder_of(ix);
+	if (cur && r && !sp__record_error(cur)) {
+		err = -EBUSY;
+	} else if (cur) {
+		/* A stop, or a start that finds the recording failed: end it
+		 * and report its error; a start does not go on. */
+		ix->rec = NULL;
+		atomic_store_explicit(&ix->recording, 0, memory_order_relaxed);
+		stop = cur;
+	} else if (r) {
+		const struct sp__record_info info = {ix->capacity, ix->max_warm, ix->nshards,
+		                                     ix->flags};
+		err = sp__record_begin(r, ix->shards, &info);
+		if (!err) {
+			ix->rec = r;
+			atomic_store_explicit(&ix->recording, 1, memory_order_relaxed);
+			r = NULL;
+		}
+	}
+	sp__unlock_shards(ix);
+	if (stop)
+		err = sp__record_end(stop);
+	/* Never attached: empty, or failed in begin; either way end writes
+	 * nothing. */
+	sp__record_end(r);
 	return err;
 }

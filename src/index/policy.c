@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm, struct sp__pub *pub)
+#include "slotpool/index.h"
+
+int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm, uint32_t warm_slack,
+                    struct sp__pub *pub, sp__key_hook_fn *key_hook, void *key_hook_ctx)
 {
 	*p = (struct sp__policy){0};
 	/* malloc, not calloc: records below next_cold are written before they
@@ -31,9 +34,11 @@ int sp__policy_init(struct sp__policy *p, uint32_t capacity, uint32_t max_warm, 
 	}
 	p->capacity = capacity;
 	p->max_warm = max_warm;
-	p->warm_slack = UINT32_MAX - 1;
-	p->warm_credit = UINT32_MAX;
+	p->warm_slack = warm_slack;
+	p->warm_credit = warm_slack + 1;
 	p->pub = pub;
+	p->key_hook = key_hook;
+	p->key_hook_ctx = key_hook_ctx;
 	atomic_init(&pub->cold, capacity > 0);
 	atomic_init(&pub->warm, 0);
 	p->slots[capacity].warm_prev = capacity;
@@ -64,11 +69,88 @@ uint32_t sp__policy_key_warm(const struct sp__policy *p, uint64_t key)
 	return n;
 }
 
-uint64_t sp__policy_warm_key(const struct sp__policy *p, uint32_t s)
+/* Key of a warm keyed slot (walks to the list tail). */
+static uint64_t warm_key(const struct sp__policy *p, uint32_t s)
 {
 	while (!(p->slots[s].aff_next & SP__TAIL))
 		s = p->slots[s].aff_next;
 	return sp__keyent_key(&p->keys.ent[p->slots[s].aff_next & ~SP__TAIL]);
+}
+
+int sp__policy_slot_state(const struct sp__policy *p, uint32_t s, uint64_t *key)
+{
+	if (s >= p->next_cold)
+		return SP_SLOT_COLD;
+	const struct sp__slot *r = &p->slots[s];
+	switch (r->aff_prev) {
+	case SP__TAG_USED_KEY:
+		if (key)
+			*key = r->word;
+		return SP_SLOT_USED_KEY;
+	case SP__TAG_USED_NOKEY:
+		return SP_SLOT_USED;
+	case SP__TAG_WARM_NOKEY:
+		return SP_SLOT_WARM;
+	default:
+		if (key)
+			*key = warm_key(p, s);
+		return SP_SLOT_WARM_KEY;
+	}
+}
+
+uint64_t sp__policy_slot_bytes(const struct sp__policy *p)
+{
+	return ((uint64_t)p->capacity + 1) * sizeof(struct sp__slot);
+}
+
+uint64_t sp__policy_key_bytes(const struct sp__policy *p)
+{
+	return (uint64_t)p->keys.n * sizeof(struct sp__keyent);
+}
+
+int sp__policy_each_key(const struct sp__policy *p, int (*fn)(void *ctx, uint64_t key), void *ctx)
+{
+	for (uint32_t e = 0; e < p->keys.n; e++) {
+		if (!p->keys.ent[e].ntail)
+			continue;
+		int err = fn(ctx, sp__keyent_key(&p->keys.ent[e]));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int sp__policy_replay_allocs(const struct sp__policy *p, uint32_t *scratch, sp__replay_alloc_fn *fn,
+                             void *ctx)
+{
+	const struct sp__slot *S = p->slots;
+	/* A warm keyed slot knows its key only through the key table: note
+	 * each one's entry first, one walk per key instead of one per slot. */
+	for (uint32_t e = 0; e < p->keys.n; e++)
+		if (p->keys.ent[e].ntail)
+			for (uint32_t s = sp__keyent_tail(&p->keys.ent[e]); s != SP__NIL;
+			     s = S[s].aff_prev)
+				scratch[s] = e;
+	int err = 0;
+	for (uint32_t s = 0; s < p->next_cold && !err; s++) {
+		uint32_t tag = S[s].aff_prev;
+		if (tag == SP__TAG_USED_KEY)
+			err = fn(ctx, s, 1, S[s].word);
+		else if (tag == SP__TAG_USED_NOKEY || tag == SP__TAG_WARM_NOKEY)
+			err = fn(ctx, s, 0, 0);
+		else
+			err = fn(ctx, s, 1, sp__keyent_key(&p->keys.ent[scratch[s]]));
+	}
+	return err;
+}
+
+int sp__policy_replay_frees(const struct sp__policy *p, sp__replay_free_fn *fn, void *ctx)
+{
+	const struct sp__slot *S = p->slots;
+	int err = 0;
+	for (uint32_t s = S[p->capacity].warm_next; s != p->capacity && !err; s = S[s].warm_next)
+		err = fn(ctx, s, S[s].word);
+	return err;
 }
 
 #define BAD(...)                                                                                   \

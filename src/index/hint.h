@@ -51,8 +51,8 @@ static inline atomic_uchar *sp__hint_at(const struct sp__hint *h, uint32_t cell,
 	return &h->count[(uint64_t)shard * (h->mask + 1) + cell];
 }
 
-/* What a shard's policy needs to keep its own column: the column and the
- * cell shift (count NULL with one shard, which keeps no summary). */
+/* What a shard needs to keep its own column: the column and the cell
+ * shift. */
 struct sp__hint_col {
 	atomic_uchar *count;
 	uint32_t shift;
@@ -73,6 +73,10 @@ static inline void sp__hint_adjust(const struct sp__hint_col *col, uint64_t key,
 		return;
 	atomic_store_explicit(c, (unsigned char)(v + (unsigned)d), memory_order_relaxed);
 }
+
+/* sp__hint_adjust as a policy's key hook (policy.h); ctx is the shard's
+ * struct sp__hint_col. */
+void sp__hint_key_hook(void *ctx, uint64_t key, int delta);
 
 /* Non-zero if `shard` may hold warm slots for a key of `cell`. */
 static inline int sp__hint_maybe(const struct sp__hint *h, uint32_t cell, uint32_t shard)

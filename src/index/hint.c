@@ -32,3 +32,8 @@ void sp__hint_fini(struct sp__hint *h)
 	free(h->count);
 	h->count = NULL;
 }
+
+void sp__hint_key_hook(void *ctx, uint64_t key, int delta)
+{
+	sp__hint_adjust(ctx, key, delta);
+}

@@ -10,16 +10,6 @@
 
 #include <stdint.h>
 
-uint32_t sp__home_ordinal_slow(void);
-
-extern __attribute__((tls_model("initial-exec"))) _Thread_local uint32_t sp__home_ordinal_plus1;
-
-static inline uint32_t sp__home_ordinal(void)
-{
-	uint32_t v = sp__home_ordinal_plus1;
-	return v ? v - 1 : sp__home_ordinal_slow();
-}
-
 /* The index this thread used last (by its never-reused id) and its home
  * there: one compare instead of a modulo on every call. */
 struct sp__home_memo {
@@ -28,5 +18,17 @@ struct sp__home_memo {
 };
 
 extern __attribute__((tls_model("initial-exec"))) _Thread_local struct sp__home_memo sp__home_memo;
+
+/* The home in an index met for the first time since the last other one;
+ * mod_shards = sp__reciprocal(shards). */
+uint32_t sp__home_slow(uint64_t index_id, uint64_t mod_shards, uint32_t shards);
+
+/* This thread's home shard in the index `index_id` of `shards` shards. */
+static inline uint32_t sp__home(uint64_t index_id, uint64_t mod_shards, uint32_t shards)
+{
+	if (__builtin_expect(sp__home_memo.index_id == index_id, 1))
+		return sp__home_memo.shard;
+	return sp__home_slow(index_id, mod_shards, shards);
+}
 
 #endif /* SP_HOME_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * slot.h: the per-slot record shared by the policy (policy.c) and the key
- * table (keytab.c).
+ * slot.h: the per-slot record, private to the policy (policy.[ch]) and the
+ * key table (keytab.[ch], which fixes back-references when it moves an
+ * entry). Nothing else reads or writes it.
  *
  * Layout, 24 bytes a slot (_Static_assert below):
  *
@@ -30,7 +31,6 @@
 /* Marks a used slot already listed in the free_many batch being validated. */
 #define SP__TAG_PENDING_KEY UINT32_C(0xFFFFFFFB)
 #define SP__TAG_PENDING_NOKEY UINT32_C(0xFFFFFFFA)
-#define SP__TAG_MIN SP__TAG_PENDING_NOKEY
 #define SP__TAIL UINT32_C(0x80000000)
 
 struct sp__slot {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * index_locks.h: taking every lock of an index at once, for the memory
+ * locks.h: taking every lock of an index at once, for the memory
  * pool's fork handlers: a child must not inherit a shard lock that a
  * thread of its parent held at the fork (that thread does not exist in the
  * child, so nothing would ever release it).
