@@ -22,9 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "layout.h"
-#include "lock.h"
 #include "policy.h"
+#include "shard.h"
 #include "slotpool/index.h"
 
 /* room() leaves this much for the next line: an operation's longest
@@ -301,45 +300,5 @@ int sp__record_end(struct sp__recorder *r)
 		pthread_mutex_destroy(&r->mu);
 	free(r->handle);
 	free(r);
-	return err;
-}
-
-/* ---- sp_index_record ----------------------------------------------------- */
-
-SP_API int sp_index_record(sp_index *ix, sp_write_fn write, void *ctx)
-{
-	if (!ix)
-		return -EINVAL;
-	struct sp__recorder *r = NULL, *stop = NULL;
-	int err = 0;
-	/* Allocated before the locks are taken, freed after they are released. */
-	if (write && (err = sp__record_new(&r, ix->capacity, ix->nshards, write, ctx)))
-		return err;
-	sp__lock_shards(ix);
-	struct sp__recorder *cur = sp__recorder_of(ix);
-	if (cur && r && !sp__record_error(cur)) {
-		err = -EBUSY;
-	} else if (cur) {
-		/* A stop, or a start that finds the recording failed: end it
-		 * and report its error; a start does not go on. */
-		ix->rec = NULL;
-		atomic_store_explicit(&ix->recording, 0, memory_order_relaxed);
-		stop = cur;
-	} else if (r) {
-		const struct sp__record_info info = {ix->capacity, ix->max_warm, ix->nshards,
-		                                     ix->flags};
-		err = sp__record_begin(r, ix->shards, &info);
-		if (!err) {
-			ix->rec = r;
-			atomic_store_explicit(&ix->recording, 1, memory_order_relaxed);
-			r = NULL;
-		}
-	}
-	sp__unlock_shards(ix);
-	if (stop)
-		err = sp__record_end(stop);
-	/* Never attached: empty, or failed in begin; either way end writes
-	 * nothing. */
-	sp__record_end(r);
 	return err;
 }

@@ -4,7 +4,7 @@
  * index serves, written as a line of the trace format slotpool-sim and the
  * seed's replayer read (docs/SIM.md, "Recording").
  *
- * index.c calls sp__record_op / sp__record_free with the lock of the shard
+ * api.c calls sp__record_op / sp__record_free with the lock of the shard
  * that served the operation held, right after the policy changed, so lines
  * come in the order the operations took effect. With one shard that lock
  * orders everything; with several, the recorder's mutex (taken inside the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * router.c: the cross-shard router of an index of several shards
- * (router.h). A thread works in its home shard (home.h); index.c serves an
+ * (router.h). A thread works in its home shard (home.h); api.c serves an
  * affine hit there, and everything else comes here, composed of the
  * policy's steps (policy.h):
  *
@@ -15,7 +15,7 @@
  *           slots first.
  *
  * Locking: a thread holds one shard lock at a time, so there is no lock
- * order to get wrong (free_many, in index.c, takes several in ascending
+ * order to get wrong (free_many, in api.c, takes several in ascending
  * order). An operation that ends holding no lock (an alloc that found
  * every shard in use, a clear that found the key nowhere) takes its home
  * lock again to record, only when the index is recording.

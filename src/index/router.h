@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * router.h: the paths of an index of several shards beyond the home
- * shard's fast path (index.c): other shards' warm slots for a key, borrowed
+ * shard's fast path (api.c): other shards' warm slots for a key, borrowed
  * cold slots, the whole index's budget, and another shard's LRU slot when
- * home is full. Called by index.c only.
+ * home is full. Called by api.c only.
  *
  * Naming: `_unlock` functions are entered holding home's lock and return
  * holding none.

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * index.c: the public sp_index API's life cycle and operations: argument
+ * api.c: the public sp_index API's life cycle and operations: argument
  * checks, create/destroy, the one-shard path and each call's entry point,
- * free and free_many. Inspection (stats, slot state, check) is in
- * inspect.c, recording in record.c, metrics in metrics.c; an index of
- * several shards hands what its home shard cannot serve to router.c.
+ * free and free_many, starting and stopping a recording (the recorder is
+ * record.c). Inspection (stats, slot state, check) is in inspect.c,
+ * metrics in metrics.c; an index of several shards hands what its home
+ * shard cannot serve to router.c.
  *
  * One shard: each call takes the lock once, and the policy (policy.h) is
  * exactly the seed's. The contended lock path is a tail call to a copy of
@@ -377,6 +378,48 @@ SP_API int sp_index_free_many(sp_index *ix, const uint32_t *slots, const uint64_
 			sp__lock_release(&ix->shards[j].lock);
 	return err;
 }
+
+/* ---- recording ------------------------------------------------------------- */
+
+SP_API int sp_index_record(sp_index *ix, sp_write_fn write, void *ctx)
+{
+	if (!ix)
+		return -EINVAL;
+	struct sp__recorder *r = NULL, *stop = NULL;
+	int err = 0;
+	/* Allocated before the locks are taken, freed after they are released. */
+	if (write && (err = sp__record_new(&r, ix->capacity, ix->nshards, write, ctx)))
+		return err;
+	sp__lock_shards(ix);
+	struct sp__recorder *cur = sp__recorder_of(ix);
+	if (cur && r && !sp__record_error(cur)) {
+		err = -EBUSY;
+	} else if (cur) {
+		/* A stop, or a start that finds the recording failed: end it
+		 * and report its error; a start does not go on. */
+		ix->rec = NULL;
+		atomic_store_explicit(&ix->recording, 0, memory_order_relaxed);
+		stop = cur;
+	} else if (r) {
+		const struct sp__record_info info = {ix->capacity, ix->max_warm, ix->nshards,
+		                                     ix->flags};
+		err = sp__record_begin(r, ix->shards, &info);
+		if (!err) {
+			ix->rec = r;
+			atomic_store_explicit(&ix->recording, 1, memory_order_relaxed);
+			r = NULL;
+		}
+	}
+	sp__unlock_shards(ix);
+	if (stop)
+		err = sp__record_end(stop);
+	/* Never attached: empty, or failed in begin; either way end writes
+	 * nothing. */
+	sp__record_end(r);
+	return err;
+}
+
+/* ---- fork ------------------------------------------------------------------ */
 
 void sp__index_lock_all(sp_index *ix)
 {
