@@ -70,16 +70,15 @@ extern "C" {
 typedef struct sp_index sp_index;
 
 /**
- * @name Slot states
- * Slot states reported by sp_index_slot_state().
- * @{
+ * The state of one slot, as sp_index_slot_state() reports it (in an `int`).
  */
-#define SP_SLOT_COLD 0     /**< never used */
-#define SP_SLOT_USED 1     /**< in use, no key */
-#define SP_SLOT_USED_KEY 2 /**< in use for a key */
-#define SP_SLOT_WARM 3     /**< freed, no key */
-#define SP_SLOT_WARM_KEY 4 /**< freed, warm for a key */
-/** @} */
+typedef enum sp_slot_state {
+	SP_SLOT_COLD = 0,     /**< never used */
+	SP_SLOT_USED = 1,     /**< in use, no key */
+	SP_SLOT_USED_KEY = 2, /**< in use for a key */
+	SP_SLOT_WARM = 3,     /**< freed, no key */
+	SP_SLOT_WARM_KEY = 4, /**< freed, warm for a key */
+} sp_slot_state;
 
 /**
  * Creation parameters.
@@ -324,8 +323,8 @@ SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count);
 /**
  * Report the state of one slot, for debugging and tests.
  *
- * Stores in *state one of the `SP_SLOT_*` values and, for a used or warm slot
- * with a key, the key in *key (key may be NULL).
+ * Stores in *state an sp_slot_state value (`SP_SLOT_*`) and, for a used or
+ * warm slot with a key, the key in *key (key may be NULL).
  * A slot with no key leaves *key untouched.
  *
  * Thread-safe; takes the slot's shard lock. O(length of the slot's key list)
@@ -334,7 +333,7 @@ SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count);
  *
  * @param ix the index.
  * @param slot the slot.
- * @param state where the state is stored.
+ * @param state where the state is stored: an sp_slot_state value.
  * @param key where the key is stored, or NULL.
  * @return 0 on success, or a negative errno value:
  *         - -EINVAL  ix or state is NULL, or slot >= capacity.
