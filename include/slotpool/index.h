@@ -370,7 +370,7 @@ SP_API int sp_index_check(sp_index *ix);
  * O(shards) plus the output, about 3 KiB.
  *
  * @param ix the index.
- * @param format one of:
+ * @param format an sp_metrics_format value:
  *        - SP_METRICS_PROMETHEUS: Prometheus text exposition format 0.0.4:
  *          names `slotpool_index_*`, counters `*_total`, sizes `*_bytes`, a
  *          `# HELP` and `# TYPE` line for each family;

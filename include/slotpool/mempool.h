@@ -566,8 +566,8 @@ SP_API const char *sp_mempool_path_name(int kind, uint32_t value);
  * calling write.
  *
  * @param pool the pool.
- * @param format SP_METRICS_PROMETHEUS or SP_METRICS_JSON, or with
- *        SP_METRICS_PER_IMAGE.
+ * @param format an sp_metrics_format value (SP_METRICS_PROMETHEUS or
+ *        SP_METRICS_JSON), optionally ORed with SP_METRICS_PER_IMAGE.
  * @param write the output callback.
  * @param ctx passed to write unchanged.
  * @return 0 on success, or a negative errno value:
