@@ -129,7 +129,7 @@ typedef struct sp_index_config {
  * the budget, the cold slots and exhaustion are still judged across shards.
  * No effect with one shard.
  */
-#define SP_INDEX_HOME_AFFINITY UINT32_C(0x1)
+#define SP_INDEX_HOME_AFFINITY (1u << 0)
 
 /**
  * A snapshot of an index (sp_index_get_stats()), consistent for each shard

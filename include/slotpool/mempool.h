@@ -566,8 +566,11 @@ SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes);
  */
 SP_API const char *sp_mempool_path_name(int kind, uint32_t value);
 
-/** Or into sp_mempool_metrics()' format: also write per-image series. */
-#define SP_METRICS_PER_IMAGE 0x100
+/**
+ * Or into sp_mempool_metrics()' format: also write per-image series. An int
+ * bit (no `u`), as format is an int.
+ */
+#define SP_METRICS_PER_IMAGE (1 << 8)
 /** Per-image series name at most this many images (the rest: "other"). */
 #define SP_MEMPOOL_METRICS_IMAGES 32
 
