@@ -21,8 +21,7 @@
  *
  * and fails with -ENOSPC when every slot is in use.
  * With one shard the slot chosen is exactly the one Wasmtime's pooling
- * allocator (the "seed" this project started from) chooses, for every
- * sequence of calls.
+ * allocator chooses, for every sequence of calls.
  *
  * Shards: an index may be cut into shards for many threads (config.shards;
  * docs/DESIGN.md). Each shard owns a contiguous range of slots, a lock and a
@@ -44,9 +43,10 @@
  *
  * Memory: all memory is allocated by sp_index_create(); no operation
  * allocates (a recording started with sp_index_record() allocates its
- * recorder, 4 bytes a slot plus 8 KiB, and frees it when it stops). Per slot: 24 bytes of slot state plus 18 bytes of key table
- * (42 bytes), whatever the number of keys; with several shards, 1 to 2 more
- * bytes a slot for the cross-shard summary, plus 256 bytes a shard.
+ * recorder, 4 bytes a slot plus 8 KiB, and frees it when it stops). Per
+ * slot: 24 bytes of slot state plus 18 bytes of key table (42 bytes),
+ * whatever the number of keys; with several shards, 1 to 2 more bytes a
+ * slot for the cross-shard summary, plus 256 bytes a shard.
  */
 #ifndef SLOTPOOL_INDEX_H
 #define SLOTPOOL_INDEX_H
@@ -85,7 +85,7 @@ typedef enum sp_slot_state {
  *
  * An all-zero struct is valid (an index of capacity 0); each field
  * documents its meaning at zero. Fields marked "must be zero" are room to
- * grow: a non-zero value is -EINVAL today, so that a later version can give
+ * grow: a non-zero value is -EINVAL, so that a later version can give
  * it meaning without changing the behaviour of older callers.
  */
 typedef struct sp_index_config {
@@ -99,7 +99,7 @@ typedef struct sp_index_config {
 	 * as capacity. */
 	uint32_t max_unused_warm_slots;
 	/** Number of shards, 0..SP_INDEX_MAX_SHARDS and at most capacity (or 1
-	 * when capacity is 0). 1 = a single lock and exactly the seed's policy.
+	 * when capacity is 0). 1 = a single lock and exactly Wasmtime's policy.
 	 * 0 (the default) = automatic: one per online CPU, at most 16, and 1
 	 * below 128 slots. Shard i holds capacity/S slots (one more for the
 	 * first capacity\%S shards) and max_unused_warm_slots/S of the budget
@@ -121,10 +121,9 @@ typedef struct sp_index_config {
  * another shard (the trade Wasmtime's own sharded pooling allocator makes).
  *
  * Threads that share keys then stop taking each other's warm slots, which
- * moves cache lines between CPUs: on the 2-CPU machine of
- * docs/PERFORMANCE.md two threads on shared keys run 2.4x to 4.8x faster,
- * and take about 9% fewer affine hits than one shard. Threads that keep to
- * their own keys lose nothing. sp_index_alloc_affine_and_clear() still
+ * moves cache lines between CPUs: they trade some affine hits for
+ * throughput (figures: docs/PERFORMANCE.md). Threads that keep to their
+ * own keys lose nothing. sp_index_alloc_affine_and_clear() still
  * searches every shard (a key's teardown must find all its warm slots), and
  * the budget, the cold slots and exhaustion are still judged across shards.
  * No effect with one shard.
@@ -404,12 +403,12 @@ SP_API int sp_index_metrics(sp_index *ix, int format, sp_write_fn write, void *c
  * calls are not recorded.
  *
  * Exactness: with one shard, replaying the recording with
- * `slotpool-sim replay --shards 1 --capacity C --warm W --slots` (or the
- * seed's replayer) gives every slot the index served, whatever the threads
- * did. With several shards the lines are a valid serial order of the
- * operations (each recorded inside its shard's lock, the lines serialised
- * by a mutex), but the cross-shard choices depend on timing, so a replay
- * with the same shards is close, not exact.
+ * `slotpool-sim replay --shards 1 --capacity C --warm W --slots` (or
+ * Wasmtime's allocator fed the same calls) gives every slot the index
+ * served, whatever the threads did. With several shards the lines are a
+ * valid serial order of the operations (each recorded inside its shard's
+ * lock, the lines serialised by a mutex), but the cross-shard choices
+ * depend on timing, so a replay with the same shards is close, not exact.
  *
  * Output is buffered (8 KiB) and written when the buffer fills, at the
  * start (the header and the state), at the stop and by sp_index_destroy().

@@ -115,7 +115,7 @@ typedef struct sp_image sp_image;
  * Creation parameters.
  *
  * All-zero fields take the default given with each. Sizes must be multiples
- * of the page size (4 KiB here).
+ * of the page size (sysconf(_SC_PAGESIZE), 4 KiB on x86-64).
  */
 typedef struct sp_mempool_config {
 	uint32_t slots;                 /**< 0: 16. At most 2^30. */
