@@ -60,10 +60,16 @@ extern "C" {
  */
 typedef int (*sp_write_fn)(void *ctx, const char *buf, size_t len);
 
-/** Output format of the *_metrics functions: Prometheus text exposition format 0.0.4. */
-#define SP_METRICS_PROMETHEUS 1
-/** Output format of the *_metrics functions: one JSON object on one line, then a newline. */
-#define SP_METRICS_JSON 2
+/**
+ * Output format of sp_index_metrics() and sp_mempool_metrics(), passed in
+ * their `int format` argument.
+ */
+typedef enum sp_metrics_format {
+	/** Prometheus text exposition format 0.0.4. */
+	SP_METRICS_PROMETHEUS = 1,
+	/** One JSON object on one line, then a newline. */
+	SP_METRICS_JSON = 2,
+} sp_metrics_format;
 
 /**
  * The version of the library actually linked.

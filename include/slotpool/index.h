@@ -21,8 +21,7 @@
  *
  * and fails with -ENOSPC when every slot is in use.
  * With one shard the slot chosen is exactly the one Wasmtime's pooling
- * allocator (the "seed" this project started from) chooses, for every
- * sequence of calls.
+ * allocator chooses, for every sequence of calls.
  *
  * Shards: an index may be cut into shards for many threads (config.shards;
  * docs/DESIGN.md). Each shard owns a contiguous range of slots, a lock and a
@@ -44,9 +43,10 @@
  *
  * Memory: all memory is allocated by sp_index_create(); no operation
  * allocates (a recording started with sp_index_record() allocates its
- * recorder, 4 bytes a slot plus 8 KiB, and frees it when it stops). Per slot: 24 bytes of slot state plus 18 bytes of key table
- * (42 bytes), whatever the number of keys; with several shards, 1 to 2 more
- * bytes a slot for the cross-shard summary, plus 256 bytes a shard.
+ * recorder, 4 bytes a slot plus 8 KiB, and frees it when it stops). Per
+ * slot: 24 bytes of slot state plus 18 bytes of key table (42 bytes),
+ * whatever the number of keys; with several shards, 1 to 2 more bytes a
+ * slot for the cross-shard summary, plus 256 bytes a shard.
  */
 #ifndef SLOTPOOL_INDEX_H
 #define SLOTPOOL_INDEX_H
@@ -70,23 +70,22 @@ extern "C" {
 typedef struct sp_index sp_index;
 
 /**
- * @name Slot states
- * Slot states reported by sp_index_slot_state().
- * @{
+ * The state of one slot, as sp_index_slot_state() reports it (in an `int`).
  */
-#define SP_SLOT_COLD 0     /**< never used */
-#define SP_SLOT_USED 1     /**< in use, no key */
-#define SP_SLOT_USED_KEY 2 /**< in use for a key */
-#define SP_SLOT_WARM 3     /**< freed, no key */
-#define SP_SLOT_WARM_KEY 4 /**< freed, warm for a key */
-/** @} */
+typedef enum sp_slot_state {
+	SP_SLOT_COLD = 0,     /**< never used */
+	SP_SLOT_USED = 1,     /**< in use, no key */
+	SP_SLOT_USED_KEY = 2, /**< in use for a key */
+	SP_SLOT_WARM = 3,     /**< freed, no key */
+	SP_SLOT_WARM_KEY = 4, /**< freed, warm for a key */
+} sp_slot_state;
 
 /**
  * Creation parameters.
  *
  * An all-zero struct is valid (an index of capacity 0); each field
  * documents its meaning at zero. Fields marked "must be zero" are room to
- * grow: a non-zero value is -EINVAL today, so that a later version can give
+ * grow: a non-zero value is -EINVAL, so that a later version can give
  * it meaning without changing the behaviour of older callers.
  */
 typedef struct sp_index_config {
@@ -100,7 +99,7 @@ typedef struct sp_index_config {
 	 * as capacity. */
 	uint32_t max_unused_warm_slots;
 	/** Number of shards, 0..SP_INDEX_MAX_SHARDS and at most capacity (or 1
-	 * when capacity is 0). 1 = a single lock and exactly the seed's policy.
+	 * when capacity is 0). 1 = a single lock and exactly Wasmtime's policy.
 	 * 0 (the default) = automatic: one per online CPU, at most 16, and 1
 	 * below 128 slots. Shard i holds capacity/S slots (one more for the
 	 * first capacity\%S shards) and max_unused_warm_slots/S of the budget
@@ -122,15 +121,14 @@ typedef struct sp_index_config {
  * another shard (the trade Wasmtime's own sharded pooling allocator makes).
  *
  * Threads that share keys then stop taking each other's warm slots, which
- * moves cache lines between CPUs: on the 2-CPU machine of
- * docs/PERFORMANCE.md two threads on shared keys run 2.4x to 4.8x faster,
- * and take about 9% fewer affine hits than one shard. Threads that keep to
- * their own keys lose nothing. sp_index_alloc_affine_and_clear() still
+ * moves cache lines between CPUs: they trade some affine hits for
+ * throughput (figures: docs/PERFORMANCE.md). Threads that keep to their
+ * own keys lose nothing. sp_index_alloc_affine_and_clear() still
  * searches every shard (a key's teardown must find all its warm slots), and
  * the budget, the cold slots and exhaustion are still judged across shards.
  * No effect with one shard.
  */
-#define SP_INDEX_HOME_AFFINITY UINT32_C(0x1)
+#define SP_INDEX_HOME_AFFINITY (1u << 0)
 
 /**
  * A snapshot of an index (sp_index_get_stats()), consistent for each shard
@@ -324,8 +322,8 @@ SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count);
 /**
  * Report the state of one slot, for debugging and tests.
  *
- * Stores in *state one of the `SP_SLOT_*` values and, for a used or warm slot
- * with a key, the key in *key (key may be NULL).
+ * Stores in *state an sp_slot_state value (`SP_SLOT_*`) and, for a used or
+ * warm slot with a key, the key in *key (key may be NULL).
  * A slot with no key leaves *key untouched.
  *
  * Thread-safe; takes the slot's shard lock. O(length of the slot's key list)
@@ -334,7 +332,7 @@ SP_API int sp_index_key_warm_slots(sp_index *ix, uint64_t key, uint32_t *count);
  *
  * @param ix the index.
  * @param slot the slot.
- * @param state where the state is stored.
+ * @param state where the state is stored: an sp_slot_state value.
  * @param key where the key is stored, or NULL.
  * @return 0 on success, or a negative errno value:
  *         - -EINVAL  ix or state is NULL, or slot >= capacity.
@@ -371,7 +369,7 @@ SP_API int sp_index_check(sp_index *ix);
  * O(shards) plus the output, about 3 KiB.
  *
  * @param ix the index.
- * @param format one of:
+ * @param format an sp_metrics_format value:
  *        - SP_METRICS_PROMETHEUS: Prometheus text exposition format 0.0.4:
  *          names `slotpool_index_*`, counters `*_total`, sizes `*_bytes`, a
  *          `# HELP` and `# TYPE` line for each family;
@@ -405,12 +403,12 @@ SP_API int sp_index_metrics(sp_index *ix, int format, sp_write_fn write, void *c
  * calls are not recorded.
  *
  * Exactness: with one shard, replaying the recording with
- * `slotpool-sim replay --shards 1 --capacity C --warm W --slots` (or the
- * seed's replayer) gives every slot the index served, whatever the threads
- * did. With several shards the lines are a valid serial order of the
- * operations (each recorded inside its shard's lock, the lines serialised
- * by a mutex), but the cross-shard choices depend on timing, so a replay
- * with the same shards is close, not exact.
+ * `slotpool-sim replay --shards 1 --capacity C --warm W --slots` (or
+ * Wasmtime's allocator fed the same calls) gives every slot the index
+ * served, whatever the threads did. With several shards the lines are a
+ * valid serial order of the operations (each recorded inside its shard's
+ * lock, the lines serialised by a mutex), but the cross-shard choices
+ * depend on timing, so a replay with the same shards is close, not exact.
  *
  * Output is buffered (8 KiB) and written when the buffer fills, at the
  * start (the header and the state), at the stop and by sp_index_destroy().

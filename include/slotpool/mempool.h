@@ -115,7 +115,7 @@ typedef struct sp_image sp_image;
  * Creation parameters.
  *
  * All-zero fields take the default given with each. Sizes must be multiples
- * of the page size (4 KiB here).
+ * of the page size (sysconf(_SC_PAGESIZE), 4 KiB on x86-64).
  */
 typedef struct sp_mempool_config {
 	uint32_t slots;                 /**< 0: 16. At most 2^30. */
@@ -170,30 +170,50 @@ typedef struct sp_mem_slot {
 } sp_mem_slot;
 
 /**
- * @name Feature paths reported in sp_mempool_stats
- * @{
+ * How a reset finds the pages to reset: sp_mempool_stats.track_path (a
+ * uint32_t).
  */
-#define SP_MEMPOOL_TRACK_HIGH_WATER 0         /**< reset covers the high-water range */
-#define SP_MEMPOOL_TRACK_PRESENT 1            /**< PAGEMAP_SCAN finds private pages */
-#define SP_MEMPOOL_TRACK_WRITTEN 2            /**< userfaultfd + PAGEMAP_SCAN: written pages */
-#define SP_MEMPOOL_DECOMMIT_MADVISE 0         /**< one madvise per range */
-#define SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE 1 /**< process_madvise(MADV_DONTNEED) on self */
-#define SP_MEMPOOL_GUARD_PROT_NONE 0          /**< guards are PROT_NONE mappings */
-#define SP_MEMPOOL_GUARD_INSTALL 1            /**< guards are MADV_GUARD_INSTALL markers */
-#define SP_MEMPOOL_RESET_PATH_ADAPTIVE 0      /**< cost model: restore or decommit */
-#define SP_MEMPOOL_RESET_PATH_DECOMMIT 1      /**< SP_MEMPOOL_RESET_DECOMMIT */
-#define SP_MEMPOOL_RESET_PATH_RESTORE 2       /**< SP_MEMPOOL_RESET_RESTORE */
-/** @} */
+typedef enum sp_mempool_track_path {
+	SP_MEMPOOL_TRACK_HIGH_WATER = 0, /**< reset covers the high-water range */
+	SP_MEMPOOL_TRACK_PRESENT = 1,    /**< PAGEMAP_SCAN finds private pages */
+	SP_MEMPOOL_TRACK_WRITTEN = 2,    /**< userfaultfd + PAGEMAP_SCAN: written pages */
+} sp_mempool_track_path;
 
 /**
- * @name What sp_mempool_path_name() names
- * @{
+ * How decommits are issued: sp_mempool_stats.decommit_path (a uint32_t).
  */
-#define SP_MEMPOOL_PATH_TRACK 0    /**< stats.track_path */
-#define SP_MEMPOOL_PATH_DECOMMIT 1 /**< stats.decommit_path */
-#define SP_MEMPOOL_PATH_GUARD 2    /**< stats.guard_path */
-#define SP_MEMPOOL_PATH_RESET 3    /**< stats.reset_path */
-/** @} */
+typedef enum sp_mempool_decommit_path {
+	SP_MEMPOOL_DECOMMIT_MADVISE = 0,         /**< one madvise per range */
+	SP_MEMPOOL_DECOMMIT_PROCESS_MADVISE = 1, /**< process_madvise(MADV_DONTNEED) on self */
+} sp_mempool_decommit_path;
+
+/**
+ * What the guards are: sp_mempool_stats.guard_path (a uint32_t).
+ */
+typedef enum sp_mempool_guard_path {
+	SP_MEMPOOL_GUARD_PROT_NONE = 0, /**< guards are PROT_NONE mappings */
+	SP_MEMPOOL_GUARD_INSTALL = 1,   /**< guards are MADV_GUARD_INSTALL markers */
+} sp_mempool_guard_path;
+
+/**
+ * Which reset strategy frees use: sp_mempool_stats.reset_path (a uint32_t).
+ */
+typedef enum sp_mempool_reset_path {
+	SP_MEMPOOL_RESET_PATH_ADAPTIVE = 0, /**< cost model: restore or decommit */
+	SP_MEMPOOL_RESET_PATH_DECOMMIT = 1, /**< SP_MEMPOOL_RESET_DECOMMIT */
+	SP_MEMPOOL_RESET_PATH_RESTORE = 2,  /**< SP_MEMPOOL_RESET_RESTORE */
+} sp_mempool_reset_path;
+
+/**
+ * Which feature path sp_mempool_path_name() names, passed in its `int kind`
+ * argument.
+ */
+typedef enum sp_mempool_path_kind {
+	SP_MEMPOOL_PATH_TRACK = 0,    /**< stats.track_path: an sp_mempool_track_path */
+	SP_MEMPOOL_PATH_DECOMMIT = 1, /**< stats.decommit_path: an sp_mempool_decommit_path */
+	SP_MEMPOOL_PATH_GUARD = 2,    /**< stats.guard_path: an sp_mempool_guard_path */
+	SP_MEMPOOL_PATH_RESET = 3,    /**< stats.reset_path: an sp_mempool_reset_path */
+} sp_mempool_path_kind;
 
 /**
  * A snapshot of a pool (sp_mempool_get_stats()).
@@ -212,14 +232,14 @@ typedef struct sp_mempool_stats {
 	uint32_t cold;                  /**< never handed out */
 	uint32_t pending;               /**< freed, waiting for a batched decommit */
 	uint32_t images;                /**< live images of this pool */
-	uint32_t track_path;            /**< `SP_MEMPOOL_TRACK_*` */
-	uint32_t decommit_path;         /**< `SP_MEMPOOL_DECOMMIT_*` */
-	uint32_t guard_path;            /**< `SP_MEMPOOL_GUARD_*` */
+	uint32_t track_path;            /**< an sp_mempool_track_path value */
+	uint32_t decommit_path;         /**< an sp_mempool_decommit_path value */
+	uint32_t guard_path;            /**< an sp_mempool_guard_path value */
 	uint32_t mappings;              /**< kernel mappings (VMAs) the pool holds: its
 	                                     reservation's and one per live image
 	                                     (the pool's own count, an upper bound) */
 	uint32_t max_map_count;         /**< vm.max_map_count read at create */
-	uint32_t reset_path;            /**< `SP_MEMPOOL_RESET_PATH_*` */
+	uint32_t reset_path;            /**< an sp_mempool_reset_path value */
 	uint32_t peak_in_use;           /**< most slots in use at once (with several
 	                                     shards: the sum of each shard's peak, an
 	                                     upper bound) */
@@ -537,15 +557,20 @@ SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes);
  *
  * Static storage, thread-safe, O(1).
  *
- * @param kind SP_MEMPOOL_PATH_TRACK, _DECOMMIT, _GUARD or _RESET.
- * @param value the stats field.
+ * @param kind an sp_mempool_path_kind value: SP_MEMPOOL_PATH_TRACK,
+ *        _DECOMMIT, _GUARD or _RESET.
+ * @param value the stats field that kind names (a value of the enum it
+ *        holds).
  * @return the name ("present", "process_madvise", "guard_install",
  *         "adaptive"...); NULL for an unknown kind or value.
  */
 SP_API const char *sp_mempool_path_name(int kind, uint32_t value);
 
-/** Or into sp_mempool_metrics()' format: also write per-image series. */
-#define SP_METRICS_PER_IMAGE 0x100
+/**
+ * Or into sp_mempool_metrics()' format: also write per-image series. An int
+ * bit (no `u`), as format is an int.
+ */
+#define SP_METRICS_PER_IMAGE (1 << 8)
 /** Per-image series name at most this many images (the rest: "other"). */
 #define SP_MEMPOOL_METRICS_IMAGES 32
 
@@ -566,8 +591,8 @@ SP_API const char *sp_mempool_path_name(int kind, uint32_t value);
  * calling write.
  *
  * @param pool the pool.
- * @param format SP_METRICS_PROMETHEUS or SP_METRICS_JSON, or with
- *        SP_METRICS_PER_IMAGE.
+ * @param format an sp_metrics_format value (SP_METRICS_PROMETHEUS or
+ *        SP_METRICS_JSON), optionally ORed with SP_METRICS_PER_IMAGE.
  * @param write the output callback.
  * @param ctx passed to write unchanged.
  * @return 0 on success, or a negative errno value:
