@@ -2,8 +2,8 @@
 /*
  * workload.h: a threaded workload recorded with sp_index_record, and the
  * check that replaying the recording serves what the threads were served.
- * Shared by tests/test_record.c (replay in the library) and
- * tests/record/record_mt.c (replay by slotpool-sim and the seed's replayer).
+ * Shared by test_record.c (replay in the library) and record_mt.c (replay
+ * by slotpool-sim and the seed's replayer).
  *
  * Thread t allocates keys t * WL_KEYSPACE + 1 .. + WL_KEYS (no two threads
  * share a key), so an "a K" or "c K" line of the recording names its thread,
