@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "draw.h"
 #include "slotpool.h"
 
 #define KIB ((size_t)1 << 10)
@@ -354,14 +355,11 @@ static void *tmain(void *arg)
 {
 	struct targ *a = arg;
 	struct tpool *tp = a->tp;
-	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
+	uint64_t x = (uint64_t)(a->id + 1);
 	while (!atomic_load_explicit(&tp->go, memory_order_acquire))
 		;
 	for (unsigned long k = 0; k < tp->ops; k++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		unsigned u = (unsigned)(x % tp->cum[tp->nimg - 1]), j = 0;
+		unsigned u = (unsigned)sm_below(&x, tp->cum[tp->nimg - 1]), j = 0;
 		while (u >= tp->cum[j])
 			j++;
 		if (tp->per_thread)

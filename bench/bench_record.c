@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "draw.h"
 #include "slotpool.h"
 
 #define OPS 2000000
@@ -39,14 +40,6 @@ static int sink_write(void *ctx, const char *buf, size_t len)
 	s->len += len;
 	s->total += len;
 	return 0;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
 }
 
 /* The random draws of the stream, made before timing. */
@@ -108,7 +101,7 @@ int main(int argc, char **argv)
 	pthread_join(t, NULL);
 	uint64_t seed = 7;
 	for (size_t i = 0; i < OPS; i++)
-		draws[i] = splitmix(&seed);
+		draws[i] = sm_next(&seed);
 	struct sink sink = {.cap = 4u << 20};
 	sink.buf = malloc(sink.cap);
 	double *off = calloc((size_t)rounds, sizeof(double));

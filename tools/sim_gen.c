@@ -99,13 +99,12 @@ int sim_cmd_gen(int argc, char **argv)
 	/* Stop early once stdout fails (a full disk): the rest would be lost. */
 	for (uint64_t i = 0; i < ops && ((i & 0xfff) || !ferror(stdout)); i++) {
 		if (nlive && (nlive >= cap || sm_unit(&s) < pf)) {
-			uint64_t j = sm_next(&s) % nlive;
+			uint64_t j = sm_below(&s, nlive);
 			uint32_t h = live[j];
 			live[j] = live[--nlive];
 			if (bytes_max) {
-				uint64_t b = bytes_max == UINT64_MAX
-				                     ? sm_next(&s)
-				                     : sm_next(&s) % (bytes_max + 1);
+				uint64_t b = bytes_max == UINT64_MAX ? sm_next(&s)
+				                                     : sm_below(&s, bytes_max + 1);
 				printf("f %u %llu\n", h, (unsigned long long)(b / 4096 * 4096));
 			} else {
 				printf("f %u\n", h);

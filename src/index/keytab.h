@@ -52,7 +52,7 @@ static inline uint32_t sp__keytab_home(const struct sp__keytab *kt, uint64_t key
 	 * which showed up in profiles. The multiplier is 2^64 / golden ratio
 	 * (Fibonacci hashing): consecutive ids, the commonest keys, land as far
 	 * apart as any sequence can, so their probes almost never meet
-	 * (tests/test_keytab.c measures this and other key shapes). */
+	 * (tests/index/test_keytab.c measures this and other key shapes). */
 	uint64_t h = (key ^ (key >> 29)) * UINT64_C(0x9e3779b97f4a7c15);
 	return (uint32_t)(((h >> 32) * (uint64_t)kt->n) >> 32);
 }

@@ -5,8 +5,8 @@
  * The input is a program: a 3-byte header picks the configuration, then each
  * operation is an opcode byte and its arguments (fuzz.h's cursor, so any
  * bytes decode). Every step runs on the library and on the reference model
- * (tests/model.c) and must agree exactly: the slot returned, the error code,
- * every counter of sp_index_get_stats, the state of a slot, a key's warm
+ * (tests/index/model.c) and must agree exactly: the slot returned, the error
+ * code, every counter of sp_index_get_stats, the state of a slot, a key's warm
  * count; and sp_index_check must pass after every step. Invalid calls (slot
  * out of range, cold, warm or listed twice, byte sums that overflow, NULL
  * arguments, bad configurations) must fail with their documented error and

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "draw.h"
 #include "fuzz.h"
 
 static size_t runs;
@@ -107,25 +108,17 @@ static int run_path(const char *path)
 	return rc;
 }
 
-/* splitmix64: a fixed sequence, the same on every machine. */
-static uint64_t next_random(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
+/* SplitMix64 from seed 1: a fixed sequence, the same on every machine. */
 static int run_random(unsigned long n)
 {
 	uint64_t s = 1;
 	for (unsigned long i = 0; i < n; i++) {
-		size_t len = (size_t)(next_random(&s) % 1025);
+		size_t len = (size_t)sm_below(&s, 1025);
 		uint8_t *in = malloc(len ? len : 1);
 		if (!in)
 			return -1;
 		for (size_t j = 0; j < len; j++)
-			in[j] = (uint8_t)next_random(&s);
+			in[j] = (uint8_t)sm_next(&s);
 		LLVMFuzzerTestOneInput(in, len);
 		free(in);
 		runs++;

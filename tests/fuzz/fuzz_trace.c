@@ -190,6 +190,7 @@ static int parse_cut(const char *buf, size_t size, uint32_t seed, size_t line_ma
 	if (line_max)
 		trace_reader_set_line_max(r, line_max);
 	for (size_t at = 0; at < size;) {
+		/* Not draw.h: the committed corpus was grown with these cuts. */
 		seed = seed * 1103515245u + 12345u;
 		size_t n = 1 + (seed >> 16) % (seed & 0x100 ? 7 : 300);
 		if (n > size - at)

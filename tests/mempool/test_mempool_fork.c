@@ -33,7 +33,6 @@
 #include <cmocka.h>
 
 #include "mp_util.h"
-#include "../testutil.h"
 
 #define PG 4096u
 #define SLOT_BYTES (64 * PG)

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "mp_util.h"
-#include "../testutil.h"
 
 #define PG 4096u
 #define SLOT_BYTES (64 * PG)
@@ -51,7 +51,7 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 		skip(); /* the kernel lacks the feature this path needs */
 	}
 
-	tu_rng r = {seed};
+	uint64_t r = seed;
 	/* Images of different sizes and offsets, some not page multiples. */
 	static const size_t len[NIMAGES] = {100, 3 * PG + 17, 16 * PG, 40 * PG - 1};
 	static const size_t off[NIMAGES] = {0, 2 * PG, 5 * PG, 0};
@@ -60,7 +60,7 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 	for (int k = 0; k < NIMAGES; k++) {
 		bytes[k] = malloc(len[k]);
 		for (size_t i = 0; i < len[k]; i++)
-			bytes[k][i] = (unsigned char)(1 + tu_below(&r, 255));
+			bytes[k][i] = (unsigned char)(1 + sm_below(&r, 255));
 		assert_int_equal(sp_image_create(p, bytes[k], len[k], off[k], &img[k]), 0);
 	}
 
@@ -68,10 +68,10 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 	int held_img[NSLOTS];
 	int nheld = 0;
 	for (int round = 0; round < ROUNDS; round++) {
-		if (nheld < NSLOTS && (nheld == 0 || tu_below(&r, 3) != 0)) {
-			int k = (int)tu_below(&r, NIMAGES + 1) - 1;
+		if (nheld < NSLOTS && (nheld == 0 || sm_below(&r, 3) != 0)) {
+			int k = (int)sm_below(&r, NIMAGES + 1) - 1;
 			size_t min = k < 0 ? PG : off[k] + (len[k] + PG - 1) / PG * PG;
-			size_t acc = min + tu_below(&r, (SLOT_BYTES - min) / PG + 1) * PG;
+			size_t acc = min + sm_below(&r, (SLOT_BYTES - min) / PG + 1) * PG;
 			sp_mem_slot s;
 			int err = sp_mempool_alloc(p, k < 0 ? NULL : img[k], acc, &s);
 			assert_int_equal(err, 0);
@@ -80,7 +80,7 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 			 * round in four skips it, so that resets also meet
 			 * slots where only the written pages are mapped. A leak
 			 * there is caught by the slot's next verified use. */
-			long d = tu_below(&r, 4) == 0
+			long d = sm_below(&r, 4) == 0
 			                 ? -1
 			                 : mp_first_diff(s.base, acc, k < 0 ? NULL : bytes[k],
 			                                 k < 0 ? 0 : off[k], k < 0 ? 0 : len[k]);
@@ -88,21 +88,21 @@ static void run_iso(const iso_cfg *c, uint64_t seed)
 				fail_msg("round %d slot %u image %d: byte %ld is %u", round,
 				         s.index, k, d, ((unsigned char *)s.base)[d]);
 			/* Dirty it: random runs, some crossing page boundaries. */
-			for (int w = (int)tu_below(&r, 6); w >= 0; w--) {
-				size_t at = tu_below(&r, acc);
-				size_t n = 1 + tu_below(&r, 2 * PG);
+			for (int w = (int)sm_below(&r, 6); w >= 0; w--) {
+				size_t at = sm_below(&r, acc);
+				size_t n = 1 + sm_below(&r, 2 * PG);
 				if (n > acc - at)
 					n = acc - at;
-				memset((char *)s.base + at, (int)(1 + tu_below(&r, 255)), n);
+				memset((char *)s.base + at, (int)(1 + sm_below(&r, 255)), n);
 			}
 			held[nheld] = s;
 			held_img[nheld++] = k;
 		} else {
-			int h = (int)tu_below(&r, (uint64_t)nheld);
+			int h = (int)sm_below(&r, (uint64_t)nheld);
 			sp_mem_slot *s = &held[h];
-			if (s->accessible < SLOT_BYTES && tu_below(&r, 4) == 0) {
+			if (s->accessible < SLOT_BYTES && sm_below(&r, 4) == 0) {
 				size_t old = s->accessible;
-				size_t acc = old + (1 + tu_below(&r, (SLOT_BYTES - old) / PG)) * PG;
+				size_t acc = old + (1 + sm_below(&r, (SLOT_BYTES - old) / PG)) * PG;
 				assert_int_equal(sp_mempool_grow(p, s->base, acc), 0);
 				long d = mp_first_diff((unsigned char *)s->base + old, acc - old,
 				                       NULL, 0, 0);

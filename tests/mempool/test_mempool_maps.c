@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "mp_util.h"
-#include "../testutil.h"
 
 #define PG 4096u
 
@@ -265,12 +265,12 @@ static void count_vs_kernel(unsigned flags, uint64_t keep)
 	sp_mem_slot held[SLOTS];
 	int nheld = 0;
 	uintptr_t lo = 0, hi = 0;
-	tu_rng r = {0x5eed + flags + keep};
+	uint64_t r = 0x5eed + flags + keep;
 	for (int step = 0; step < 400; step++) {
-		if (nheld < SLOTS && (nheld == 0 || tu_below(&r, 2))) {
-			int k = (int)tu_below(&r, IMGS + 1) - 1;
+		if (nheld < SLOTS && (nheld == 0 || sm_below(&r, 2))) {
+			int k = (int)sm_below(&r, IMGS + 1) - 1;
 			size_t min = k < 0 ? 1 : (off[k] + len[k] + PG - 1) / PG;
-			size_t acc = (min + tu_below(&r, SLOT_PAGES - min + 1)) * PG;
+			size_t acc = (min + sm_below(&r, SLOT_PAGES - min + 1)) * PG;
 			assert_int_equal(
 				sp_mempool_alloc(p, k < 0 ? NULL : img[k], acc, &held[nheld]), 0);
 			memset(held[nheld].base, 1, PG);
@@ -282,8 +282,8 @@ static void count_vs_kernel(unsigned flags, uint64_t keep)
 			}
 			nheld++;
 		} else {
-			int h = (int)tu_below(&r, (uint64_t)nheld);
-			if (held[h].accessible < SLOT_PAGES * PG && tu_below(&r, 3) == 0)
+			int h = (int)sm_below(&r, (uint64_t)nheld);
+			if (held[h].accessible < SLOT_PAGES * PG && sm_below(&r, 3) == 0)
 				assert_int_equal(
 					sp_mempool_grow(p, held[h].base, held[h].accessible + PG),
 					0);

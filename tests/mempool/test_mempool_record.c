@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "mp_util.h"
-#include "../testutil.h"
 #include "trace.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -79,13 +79,13 @@ struct worker {
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	tu_rng r = {1000u + (uint64_t)w->id};
+	uint64_t r = 1000u + (uint64_t)w->id;
 	sp_mem_slot held[4];
 	int nheld = 0;
 	for (int k = 0; k < OPS; k++) {
-		if (nheld < 4 && (nheld == 0 || tu_below(&r, 2))) {
-			int none = w->id == 0 && tu_below(&r, 4) == 0;
-			sp_image *img = none ? NULL : imgs[w->id][tu_below(&r, IMGS_PER)];
+		if (nheld < 4 && (nheld == 0 || sm_below(&r, 2))) {
+			int none = w->id == 0 && sm_below(&r, 4) == 0;
+			sp_image *img = none ? NULL : imgs[w->id][sm_below(&r, IMGS_PER)];
 			sp_mem_slot s;
 			int err = sp_mempool_alloc(pool, img, 4 * PG, &s);
 			if (err && err != -ENOSPC) {
@@ -100,10 +100,10 @@ static void *work(void *arg)
 				w->bad = 2;
 				break;
 			}
-			memset((char *)s.base + tu_below(&r, 4) * PG, w->id + 1, PG);
+			memset((char *)s.base + sm_below(&r, 4) * PG, w->id + 1, PG);
 			held[nheld++] = s;
 		} else {
-			int h = (int)tu_below(&r, (uint64_t)nheld);
+			int h = (int)sm_below(&r, (uint64_t)nheld);
 			if (sp_mempool_free(pool, held[h].base)) {
 				w->bad = 3;
 				break;

@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "mp_util.h"
-#include "../testutil.h"
 
 #define PG 4096u
 
@@ -134,7 +134,7 @@ static void test_unchanged_kept_pages_trimmed(void **state)
 	(void)state;
 	const uint64_t sb = 1024 * PG;
 	sp_mempool *p = make(1, sb, 0, 0);
-	tu_rng r = {42};
+	uint64_t r = 42;
 	uint64_t last[4] = {0, 0, 0, 0};
 	for (int round = 0; round < 200; round++) {
 		sp_mem_slot s;
@@ -146,7 +146,7 @@ static void test_unchanged_kept_pages_trimmed(void **state)
 				mp_first_diff((unsigned char *)s.base + last[w], PG, NULL, 0, 0),
 				-1);
 		for (int w = 0; w < 4; w++) {
-			last[w] = tu_below(&r, sb / PG) * PG;
+			last[w] = sm_below(&r, sb / PG) * PG;
 			((volatile char *)s.base)[last[w] + (uint64_t)w] = 1;
 		}
 		assert_int_equal(sp_mempool_free(p, s.base), 0);
@@ -264,13 +264,13 @@ static void test_rss_within_budget(void **state)
 	sp_mempool *p = make(16, sb, 0, budget);
 	long base = anon_bytes();
 	assert_true(base >= 0);
-	tu_rng r = {7};
+	uint64_t r = 7;
 	sp_mem_slot held[4];
 	int nheld = 0;
 	for (int round = 0; round < 400; round++) {
-		if (nheld < 4 && tu_below(&r, 2)) {
+		if (nheld < 4 && sm_below(&r, 2)) {
 			assert_int_equal(sp_mempool_alloc(p, NULL, sb, &held[nheld]), 0);
-			size_t n = 1 + tu_below(&r, 256);
+			size_t n = 1 + sm_below(&r, 256);
 			memset(held[nheld].base, 1 + round % 200, n * PG);
 			nheld++;
 		} else if (nheld) {

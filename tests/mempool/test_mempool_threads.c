@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../testutil.h"
+#include "draw.h"
 #include "mp_util.h"
 
 #define PG 4096u
@@ -35,9 +35,9 @@ static atomic_int failures;
 static void *worker(void *arg)
 {
 	uintptr_t id = (uintptr_t)arg;
-	tu_rng r = {id * 7919 + 1};
+	uint64_t r = id * 7919 + 1;
 	for (int it = 0; it < ITERS; it++) {
-		int k = (int)tu_below(&r, NIMG + 1) - 1;
+		int k = (int)sm_below(&r, NIMG + 1) - 1;
 		sp_image *use = k < 0 ? NULL : img[k];
 		sp_image *tmp = NULL;
 		if (id == 0 && it % 25 == 0) {
@@ -48,7 +48,7 @@ static void *worker(void *arg)
 			}
 			use = tmp;
 		}
-		size_t acc = (4 + tu_below(&r, 12)) * PG;
+		size_t acc = (4 + sm_below(&r, 12)) * PG;
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += 10;
@@ -61,7 +61,7 @@ static void *worker(void *arg)
 		size_t off = tmp ? PG : 0, len = tmp ? PG : 2 * PG;
 		if (mp_first_diff(s.base, acc, want, off, len) != -1)
 			atomic_fetch_add(&failures, 1);
-		memset((char *)s.base + tu_below(&r, acc - PG), (int)id + 1, PG);
+		memset((char *)s.base + sm_below(&r, acc - PG), (int)id + 1, PG);
 		if (sp_mempool_free(pool, s.base))
 			atomic_fetch_add(&failures, 1);
 		if (tmp && sp_image_release(tmp))

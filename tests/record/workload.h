@@ -2,8 +2,8 @@
 /*
  * workload.h: a threaded workload recorded with sp_index_record, and the
  * check that replaying the recording serves what the threads were served.
- * Shared by tests/test_record.c (replay in the library) and
- * tests/record/record_mt.c (replay by slotpool-sim and the seed's replayer).
+ * Shared by test_record.c (replay in the library) and record_mt.c (replay
+ * by slotpool-sim and the seed's replayer).
  *
  * Thread t allocates keys t * WL_KEYSPACE + 1 .. + WL_KEYS (no two threads
  * share a key), so an "a K" or "c K" line of the recording names its thread,
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "draw.h"
 #include "slotpool.h"
-#include "testutil.h"
 #include "trace.h"
 
 #define WL_KEYSPACE 1000u
@@ -85,11 +85,11 @@ static void wl_log(struct wl_thread *w, char kind, uint64_t key, uint32_t slot)
 static void *wl_run(void *arg)
 {
 	struct wl_thread *w = arg;
-	tu_rng r = {UINT64_C(0x5eed) + w->id};
+	uint64_t r = UINT64_C(0x5eed) + w->id;
 	if (w->go)
 		pthread_barrier_wait(w->go);
 	for (unsigned i = 0; i < w->ops; i++) {
-		uint64_t x = tu_next(&r);
+		uint64_t x = sm_next(&r);
 		unsigned dice = (unsigned)(x % 100);
 		uint32_t k = (uint32_t)((x >> 20) % WL_KEYS);
 		uint64_t key = (uint64_t)w->id * WL_KEYSPACE + 1 + k * k / WL_KEYS; /* skewed */

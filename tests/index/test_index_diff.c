@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "model.h"
 #include "slotpool.h"
-#include "testutil.h"
 
 typedef struct {
 	uint32_t cap, warm, nkeys;
@@ -52,9 +52,10 @@ static void compare_stats(sp_index *ix, const model *m, int full)
 /* Runs one scenario for `ops` operations; returns operations done. */
 static uint64_t run(const scenario *sc, uint64_t seed, uint64_t ops, int check_every)
 {
-	tu_rng rng = {seed};
-	tu_zipf z;
-	tu_zipf_init(&z, sc->nkeys, sc->zipf);
+	uint64_t rng = seed;
+	double *cdf = malloc(sizeof(double) * sc->nkeys);
+	assert_non_null(cdf);
+	double total = zipf_cdf(cdf, sc->nkeys, sc->zipf);
 	sp_index_config cfg = {.capacity = sc->cap, .max_unused_warm_slots = sc->warm, .shards = 1};
 	sp_index *ix;
 	assert_int_equal(sp_index_create(&cfg, &ix), 0);
@@ -66,30 +67,31 @@ static uint64_t run(const scenario *sc, uint64_t seed, uint64_t ops, int check_e
 	uint64_t bb[16];
 
 	for (uint64_t op = 0; op < ops; op++) {
-		double u = tu_unit(&rng);
-		uint64_t key = sc->key_base + sc->key_stride * tu_zipf_draw(&z, &rng);
+		double u = sm_unit(&rng);
+		uint64_t key = sc->key_base +
+		               sc->key_stride * zipf_rank(cdf, sc->nkeys, sm_unit(&rng) * total);
 		if (u < sc->p_misuse) {
 			/* A free the model also rejects: out of range, cold or warm. */
-			uint32_t s = (uint32_t)tu_below(&rng, (uint64_t)sc->cap + 3);
+			uint32_t s = (uint32_t)sm_below(&rng, (uint64_t)sc->cap + 3);
 			if (s < sc->cap && m.state[s] == M_USED)
-				s = sc->cap + (uint32_t)tu_below(&rng, 1000);
+				s = sc->cap + (uint32_t)sm_below(&rng, 1000);
 			assert_int_equal(sp_index_free(ix, s, 1), -EINVAL);
 			assert_int_equal(model_free(&m, s, 1), -1);
 		} else if (nlive && u < sc->p_misuse + sc->p_batch) {
-			uint32_t n = 1 + (uint32_t)tu_below(&rng, nlive < 16 ? nlive : 16);
+			uint32_t n = 1 + (uint32_t)sm_below(&rng, nlive < 16 ? nlive : 16);
 			for (uint32_t i = 0; i < n; i++) {
-				uint32_t j = (uint32_t)tu_below(&rng, nlive - i) + i;
+				uint32_t j = (uint32_t)sm_below(&rng, nlive - i) + i;
 				uint32_t t = live[i];
 				live[i] = live[j];
 				live[j] = t;
 				batch[i] = live[i];
-				bb[i] = sc->bytes ? tu_below(&rng, 1u << 20) : 0;
+				bb[i] = sc->bytes ? sm_below(&rng, 1u << 20) : 0;
 			}
-			int poison = tu_below(&rng, 4) == 0;
+			int poison = sm_below(&rng, 4) == 0;
 			if (poison) {
 				/* Duplicate an entry or add a slot not in use. */
 				uint32_t k = n < 16 ? n++ : 15;
-				batch[k] = tu_below(&rng, 2) && k ? batch[0] : sc->cap + 5;
+				batch[k] = sm_below(&rng, 2) && k ? batch[0] : sc->cap + 5;
 				bb[k] = 0;
 				assert_int_equal(sp_index_free_many(ix, batch, bb, n), -EINVAL);
 			} else {
@@ -103,14 +105,14 @@ static uint64_t run(const scenario *sc, uint64_t seed, uint64_t ops, int check_e
 			}
 		} else if (nlive &&
 		           (nlive == sc->cap || u < sc->p_misuse + sc->p_batch + sc->p_free)) {
-			uint32_t i = (uint32_t)tu_below(&rng, nlive);
+			uint32_t i = (uint32_t)sm_below(&rng, nlive);
 			uint32_t s = live[i];
-			uint64_t b = sc->bytes ? tu_below(&rng, 1u << 20) : 0;
+			uint64_t b = sc->bytes ? sm_below(&rng, 1u << 20) : 0;
 			live[i] = live[--nlive];
 			assert_int_equal(sp_index_free(ix, s, b), 0);
 			assert_int_equal(model_free(&m, s, b), 0);
 		} else {
-			double v = tu_unit(&rng);
+			double v = sm_unit(&rng);
 			uint32_t s = UINT32_MAX;
 			int64_t want;
 			int err;
@@ -151,17 +153,17 @@ static uint64_t run(const scenario *sc, uint64_t seed, uint64_t ops, int check_e
 	free(live);
 	model_fini(&m);
 	sp_index_destroy(ix);
-	tu_zipf_fini(&z);
+	free(cdf);
 	return ops;
 }
 
-static scenario random_scenario(tu_rng *r)
+static scenario random_scenario(uint64_t *r)
 {
 	scenario sc = {0};
 	static const uint32_t caps[] = {0, 1, 2, 3, 7, 16, 64, 100, 300, 1000, 2000};
-	sc.cap = caps[tu_below(r, sizeof(caps) / sizeof(caps[0]))];
+	sc.cap = caps[sm_below(r, sizeof(caps) / sizeof(caps[0]))];
 	/* Budgets 0 .. capacity+1, edges favoured. */
-	switch (tu_below(r, 4)) {
+	switch (sm_below(r, 4)) {
 	case 0:
 		sc.warm = 0;
 		break;
@@ -172,20 +174,20 @@ static scenario random_scenario(tu_rng *r)
 		sc.warm = sc.cap;
 		break;
 	default:
-		sc.warm = (uint32_t)tu_below(r, (uint64_t)sc.cap + 2);
+		sc.warm = (uint32_t)sm_below(r, (uint64_t)sc.cap + 2);
 		break;
 	}
 	static const uint32_t nk[] = {1, 2, 10, 100, 1000, 5000};
-	sc.nkeys = nk[tu_below(r, 6)];
-	sc.zipf = tu_below(r, 2) ? 0.0 : 0.5 + tu_unit(r);
-	sc.p_free = 0.3 + 0.3 * tu_unit(r);
-	sc.p_nokey = tu_below(r, 2) ? 0.1 * tu_unit(r) : 0;
-	sc.p_clear = tu_below(r, 2) ? 0.1 * tu_unit(r) : 0;
-	sc.p_batch = tu_below(r, 3) ? 0 : 0.05;
-	sc.p_misuse = tu_below(r, 3) ? 0 : 0.01;
-	sc.bytes = (int)tu_below(r, 2);
+	sc.nkeys = nk[sm_below(r, 6)];
+	sc.zipf = sm_below(r, 2) ? 0.0 : 0.5 + sm_unit(r);
+	sc.p_free = 0.3 + 0.3 * sm_unit(r);
+	sc.p_nokey = sm_below(r, 2) ? 0.1 * sm_unit(r) : 0;
+	sc.p_clear = sm_below(r, 2) ? 0.1 * sm_unit(r) : 0;
+	sc.p_batch = sm_below(r, 3) ? 0 : 0.05;
+	sc.p_misuse = sm_below(r, 3) ? 0 : 0.01;
+	sc.bytes = (int)sm_below(r, 2);
 	/* Keys anywhere in uint64_t, including 0 and UINT64_MAX. */
-	switch (tu_below(r, 3)) {
+	switch (sm_below(r, 3)) {
 	case 0:
 		sc.key_base = 0;
 		sc.key_stride = 1;
@@ -195,7 +197,7 @@ static scenario random_scenario(tu_rng *r)
 		sc.key_stride = UINT64_MAX;
 		break;
 	default:
-		sc.key_base = tu_next(r);
+		sc.key_base = sm_next(r);
 		sc.key_stride = UINT64_C(1) << 32;
 		break;
 	}
@@ -205,16 +207,16 @@ static scenario random_scenario(tu_rng *r)
 static void test_differential_million(void **state)
 {
 	(void)state;
-	tu_rng r = {20261126};
+	uint64_t r = 20261126;
 	uint64_t total = 0;
 	int configs = 0;
 	while (total < 1100000) {
 		scenario sc = random_scenario(&r);
-		uint64_t ops = 2000 + tu_below(&r, 20000);
+		uint64_t ops = 2000 + sm_below(&r, 20000);
 		/* Keep the quadratic model affordable at large capacities. */
 		if (sc.cap >= 1000)
-			ops = 2000 + tu_below(&r, 6000);
-		total += run(&sc, tu_next(&r), ops, 0);
+			ops = 2000 + sm_below(&r, 6000);
+		total += run(&sc, sm_next(&r), ops, 0);
 		configs++;
 	}
 	printf("differential: %llu operations over %d configurations\n", (unsigned long long)total,
@@ -224,14 +226,14 @@ static void test_differential_million(void **state)
 static void test_differential_checked(void **state)
 {
 	(void)state;
-	tu_rng r = {7};
+	uint64_t r = 7;
 	for (int i = 0; i < 60; i++) {
 		scenario sc = random_scenario(&r);
 		if (sc.cap > 300)
 			sc.cap = 300;
 		if (sc.warm > sc.cap + 1)
 			sc.warm = sc.cap + 1;
-		run(&sc, tu_next(&r), 1500, 1);
+		run(&sc, sm_next(&r), 1500, 1);
 	}
 }
 

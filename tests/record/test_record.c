@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include "record/workload.h"
 #include "slotpool.h"
 #include "trace.h"
+#include "workload.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define SP_TSAN 1

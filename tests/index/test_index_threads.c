@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "slotpool.h"
-#include "testutil.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define SP_TSAN 1
@@ -49,9 +49,9 @@ typedef struct {
 static void *work(void *arg)
 {
 	worker *w = arg;
-	tu_rng r = {1000 + w->id};
+	uint64_t r = 1000 + w->id;
 	for (int i = 0; i < OPS; i++) {
-		uint64_t x = tu_next(&r);
+		uint64_t x = sm_next(&r);
 		if (w->nlive && ((x & 3) < 2 || w->nlive == CAP)) {
 			uint32_t j = (uint32_t)((x >> 8) % w->nlive);
 			uint32_t s = w->live[j];

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "slotpool.h"
-#include "testutil.h"
 
 static sp_index *mk(uint32_t cap, uint32_t warm)
 {
@@ -139,7 +139,7 @@ static void test_clear_affine(void **state)
 static void test_affinity_allocation_strategy_random(void **state)
 {
 	(void)state;
-	tu_rng rng = {42};
+	uint64_t rng = 42;
 	const uint64_t ids[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	sp_index *ix = mk(1000, 1000);
 	uint32_t allocated[1000];
@@ -150,13 +150,13 @@ static void test_affinity_allocation_strategy_random(void **state)
 
 	for (int op = 0; op < 100000; op++) {
 		for (;;) {
-			if (nalloc && (tu_next(&rng) & 1)) {
-				size_t i = tu_below(&rng, nalloc);
+			if (nalloc && (sm_next(&rng) & 1)) {
+				size_t i = sm_below(&rng, nalloc);
 				uint32_t s = allocated[i];
 				allocated[i] = allocated[--nalloc];
 				assert_int_equal(sp_index_free(ix, s, 0), 0);
 			} else {
-				uint64_t id = ids[tu_below(&rng, 10)];
+				uint64_t id = ids[sm_below(&rng, 10)];
 				uint32_t s;
 				if (sp_index_alloc(ix, id, &s) != 0)
 					continue;

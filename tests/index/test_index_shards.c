@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "index/hint.h"
 #include "slotpool.h"
-#include "testutil.h"
 
 static sp_index *mk(uint32_t cap, uint32_t warm, uint32_t shards)
 {
@@ -237,10 +237,10 @@ static void test_home_affinity_one_shard_is_the_seed(void **state)
 		                       .flags = v ? SP_INDEX_HOME_AFFINITY : 0};
 		assert_int_equal(sp_index_create(&cfg, &ix[v]), 0);
 	}
-	tu_rng r = {11};
+	uint64_t r = 11;
 	uint32_t live[2][50], nlive = 0;
 	for (int i = 0; i < 20000; i++) {
-		uint64_t x = tu_next(&r);
+		uint64_t x = sm_next(&r);
 		if (nlive && (nlive == 50 || x % 2)) {
 			uint32_t j = (uint32_t)((x >> 8) % nlive);
 			for (int v = 0; v < 2; v++) {
@@ -334,19 +334,19 @@ static void test_free_many_across_shards_is_atomic(void **state)
 static void test_random_ops_keep_invariants(void **state)
 {
 	(void)state;
-	tu_rng r = {99};
+	uint64_t r = 99;
 	static const uint32_t shard_counts[] = {2, 3, 4, 7};
 	for (int round = 0; round < 24; round++) {
 		uint32_t shards = shard_counts[round % 4];
-		uint32_t cap = shards + (uint32_t)tu_below(&r, 200);
-		uint32_t warm = (uint32_t)tu_below(&r, cap + 2);
+		uint32_t cap = shards + (uint32_t)sm_below(&r, 200);
+		uint32_t warm = (uint32_t)sm_below(&r, cap + 2);
 		sp_index *ix = mk(cap, warm, shards);
 		uint32_t *live = malloc(sizeof(uint32_t) * cap);
 		uint8_t *held = calloc(cap, 1);
 		uint32_t nlive = 0;
 		uint64_t allocs = 0, frees = 0;
 		for (int op = 0; op < 1500; op++) {
-			uint64_t x = tu_next(&r);
+			uint64_t x = sm_next(&r);
 			uint64_t key = (x >> 8) % 37;
 			if (nlive && (x & 1)) {
 				uint32_t i = (uint32_t)((x >> 20) % nlive);

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
+#include "draw.h"
 #include "index/keytab.h"
-#include "testutil.h"
 
 /* Distance from key's home bucket to entry e, wrapping. */
 static uint32_t probe_dist(const struct sp__keytab *kt, uint32_t e)
@@ -27,11 +27,11 @@ static uint32_t probe_dist(const struct sp__keytab *kt, uint32_t e)
 
 /* Fills a table for `cap` slots to its full load with keys f(0), f(1), ...
  * and returns the mean probe distance; *worst gets the largest. */
-static double spread(uint32_t cap, uint64_t (*f)(uint64_t, tu_rng *), uint32_t *worst)
+static double spread(uint32_t cap, uint64_t (*f)(uint64_t, uint64_t *), uint32_t *worst)
 {
 	struct sp__keytab kt;
 	assert_int_equal(sp__keytab_init(&kt, cap), 0);
-	tu_rng r = {42};
+	uint64_t r = 42;
 	/* A table holds at most `cap` keys (one warm slot each), so that is
 	 * the most it is ever asked to hold. */
 	for (uint32_t i = 0; i < cap; i++) {
@@ -52,34 +52,34 @@ static double spread(uint32_t cap, uint64_t (*f)(uint64_t, tu_rng *), uint32_t *
 	return (double)sum / cap;
 }
 
-static uint64_t seq(uint64_t i, tu_rng *r)
+static uint64_t seq(uint64_t i, uint64_t *r)
 {
 	(void)r;
 	return i + 1;
 }
 
-static uint64_t stride4k(uint64_t i, tu_rng *r)
+static uint64_t stride4k(uint64_t i, uint64_t *r)
 {
 	(void)r;
 	return (i + 1) << 12;
 }
 
-static uint64_t pointers(uint64_t i, tu_rng *r)
+static uint64_t pointers(uint64_t i, uint64_t *r)
 {
 	(void)r;
 	return UINT64_C(0x7f3a12000000) + i * 64;
 }
 
-static uint64_t high_bits(uint64_t i, tu_rng *r)
+static uint64_t high_bits(uint64_t i, uint64_t *r)
 {
 	(void)r;
 	return (i + 1) << 40;
 }
 
-static uint64_t random_keys(uint64_t i, tu_rng *r)
+static uint64_t random_keys(uint64_t i, uint64_t *r)
 {
 	(void)i;
-	return tu_next(r);
+	return sm_next(r);
 }
 
 /* Linear probing at load 2/3 averages about one bucket of distance on
@@ -91,8 +91,8 @@ static uint64_t random_keys(uint64_t i, tu_rng *r)
 static void test_hash_spreads_key_shapes(void **state)
 {
 	(void)state;
-	uint64_t (*shapes[])(uint64_t, tu_rng *) = {seq, stride4k, pointers, high_bits,
-	                                            random_keys};
+	uint64_t (*shapes[])(uint64_t, uint64_t *) = {seq, stride4k, pointers, high_bits,
+	                                              random_keys};
 	const uint32_t caps[] = {1000, 7777, 100000};
 	for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
 		for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
@@ -125,9 +125,9 @@ static void test_against_model(void **state)
 	for (uint32_t k = 0; k <= KEYS; k++)
 		tail_of[k] = SP__NIL;
 	assert_int_equal(sp__keytab_init(&kt, CAP), 0);
-	tu_rng r = {7};
+	uint64_t r = 7;
 	for (int step = 0; step < 200000; step++) {
-		uint64_t key = 1 + tu_below(&r, KEYS) * 2654435761u; /* spread-out ids */
+		uint64_t key = 1 + sm_below(&r, KEYS) * 2654435761u; /* spread-out ids */
 		uint32_t k = (uint32_t)((key - 1) / 2654435761u) + 1;
 		uint32_t e = sp__keytab_find(&kt, key);
 		assert_int_equal(e == SP__NIL, tail_of[k] == SP__NIL);
