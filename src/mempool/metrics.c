@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../metrics.h"
+#include "metrics.h"
 #include "pool.h"
 
 #define G(name, key, help)                                                                         \

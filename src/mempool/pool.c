@@ -307,7 +307,7 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 		return -ENOMEM;
 	}
 	void *res = NULL;
-	err = sp__os_reserve(total, guarded(p), &res);
+	err = guarded(p) ? sp__os_reserve_rw(total, &res) : sp__os_reserve_none(total, &res);
 	if (err) {
 		sp__maps_give(p, 1);
 		pool_free(p);
@@ -315,10 +315,10 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	}
 	p->res = res;
 	p->slot0 = p->res + guard;
-	if (guarded(p) && sp__os_guard(p->res, total, 1)) {
+	if (guarded(p) && sp__os_guard_install(p->res, total)) {
 		/* Markers refused: start over with PROT_NONE. */
 		p->guard_path = SP_MEMPOOL_GUARD_PROT_NONE;
-		err = sp__os_map_anon(p->res, total, 0);
+		err = sp__os_map_anon_none(p->res, total);
 		if (err) {
 			sp__maps_give(p, 1);
 			pool_free(p);

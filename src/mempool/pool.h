@@ -30,7 +30,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "os.h"
+#include "os/os.h"
 #include "slotpool/index.h"
 #include "slotpool/mempool.h"
 
@@ -198,8 +198,9 @@ int sp__slot_prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc);
 int sp__slot_grow(sp_mempool *p, uint32_t i, uint64_t acc);
 /* Put held slot i back to zeros and inaccessible, like a cold slot. */
 int sp__slot_blank(sp_mempool *p, uint32_t i);
-/* Make [from, to) of held slot i read-write (rw) or inaccessible. */
-int sp__slot_access(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to, int rw);
+/* Make [from, to) of held slot i read-write, or inaccessible. */
+int sp__slot_open(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to);
+int sp__slot_close(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to);
 /* Arm write tracking on [from, to) of slot i's kept-resident part. */
 int sp__slot_arm(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to);
 /* Record that a remap or access change of slot i failed: rebuild it. */

@@ -114,14 +114,24 @@ static int maps_set(sp_mempool *p, uint32_t i, uint32_t want)
 	return 0;
 }
 
-int sp__slot_access(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to, int rw)
+int sp__slot_open(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
 {
 	if (from >= to)
 		return 0;
 	char *base = sp__slot_base(p, i);
 	if (guarded(p))
-		return sp__os_guard(base + from, to - from, !rw);
-	return sp__os_protect(base + from, to - from, rw);
+		return sp__os_guard_remove(base + from, to - from);
+	return sp__os_protect_rw(base + from, to - from);
+}
+
+int sp__slot_close(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return 0;
+	char *base = sp__slot_base(p, i);
+	if (guarded(p))
+		return sp__os_guard_install(base + from, to - from);
+	return sp__os_protect_none(base + from, to - from);
 }
 
 int sp__slot_arm(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
@@ -205,15 +215,15 @@ static int relayout(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 		/* Registered before the guard markers: a marker gives the VMA
 		 * an anon_vma of its own, which would keep it from merging
 		 * with its neighbours when it is registered. */
-		err = sp__os_map_anon(base, ext, g);
+		err = g ? sp__os_map_anon_rw(base, ext) : sp__os_map_anon_none(base, ext);
 		if (!err && tracked)
 			err = sp__os_track(&p->os, base, ext);
 		if (!err && g)
-			err = sp__os_guard(base, ext, 1);
+			err = sp__os_guard_install(base, ext);
 		s->frag = 2;
 	}
 	if (!err && old) {
-		err = sp__os_map_anon(base + old->offset, old->size, 1);
+		err = sp__os_map_anon_rw(base + old->offset, old->size);
 		if (!err && tracked)
 			err = sp__os_track(&p->os, base + old->offset, old->size);
 		if (p->forked)
@@ -227,9 +237,9 @@ static int relayout(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 			err = sp__os_track(&p->os, base + img->offset, img->size);
 	}
 	if (!err && acc > old_acc)
-		err = sp__slot_access(p, i, old_acc, acc, 1);
+		err = sp__slot_open(p, i, old_acc, acc);
 	if (!err && acc < old_acc)
-		err = sp__slot_access(p, i, acc, old_acc, 0);
+		err = sp__slot_close(p, i, acc, old_acc);
 	if (!err && tracked)
 		err = sp__slot_arm(p, i, 0, acc);
 	if (err)
@@ -292,14 +302,14 @@ int sp__slot_prepare(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 				return SP__EMAPS;
 		}
 		if (acc > s->accessible) {
-			err = sp__slot_access(p, i, s->accessible, acc, 1);
+			err = sp__slot_open(p, i, s->accessible, acc);
 			if (err)
 				return err;
 			/* Unarmed pages read as written: arming is only an
 			 * optimisation, so its failure is harmless. */
 			(void)sp__slot_arm(p, i, s->accessible, acc);
 		} else if (acc < s->accessible) {
-			err = sp__slot_access(p, i, acc, s->accessible, 0);
+			err = sp__slot_close(p, i, acc, s->accessible);
 			if (err)
 				return err;
 		}
@@ -320,7 +330,7 @@ int sp__slot_grow(sp_mempool *p, uint32_t i, uint64_t acc)
 		return 0;
 	if (maps_set(p, i, maps_for(p, s->img, acc) + s->frag))
 		return -ENOMEM;
-	int err = sp__slot_access(p, i, s->accessible, acc, 1);
+	int err = sp__slot_open(p, i, s->accessible, acc);
 	if (err) {
 		/* The kernel may have opened part of the range: rebuild the
 		 * slot before its next use so no guard stays open. */
