@@ -50,27 +50,6 @@ static inline uint64_t max64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* ---- counters -------------------------------------------------------------- */
-
-static atomic_uint next_stripe;
-static _Thread_local unsigned my_stripe = UINT32_MAX;
-
-struct sp__stripe *sp__my_stripe(sp_mempool *p)
-{
-	if (__builtin_expect(my_stripe == UINT32_MAX, 0))
-		my_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
-		            SP__STRIPES;
-	return &p->ctr[my_stripe];
-}
-
-uint64_t sp__counter(const sp_mempool *p, enum sp__ctr c)
-{
-	uint64_t sum = 0;
-	for (unsigned k = 0; k < SP__STRIPES; k++)
-		sum += atomic_load_explicit(&p->ctr[k].c[c], memory_order_relaxed);
-	return sum;
-}
-
 /* The slot whose base is `base`: -EINVAL without a pool, -EFAULT for an
  * address that is no slot base of this pool. */
 static int slot_of(const sp_mempool *p, const void *base, uint32_t *i)
@@ -161,11 +140,6 @@ static void pool_free(sp_mempool *p)
 	free(p->pend);
 	free(p->iov);
 	free(p);
-}
-
-static int guarded(const sp_mempool *p)
-{
-	return p->guard_path == SP_MEMPOOL_GUARD_INSTALL;
 }
 
 /*
@@ -307,7 +281,7 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 		return -ENOMEM;
 	}
 	void *res = NULL;
-	err = guarded(p) ? sp__os_reserve_rw(total, &res) : sp__os_reserve_none(total, &res);
+	err = sp__guarded(p) ? sp__os_reserve_rw(total, &res) : sp__os_reserve_none(total, &res);
 	if (err) {
 		sp__maps_give(p, 1);
 		pool_free(p);
@@ -315,7 +289,7 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	}
 	p->res = res;
 	p->slot0 = p->res + guard;
-	if (guarded(p) && sp__os_guard_install(p->res, total)) {
+	if (sp__guarded(p) && sp__os_guard_install(p->res, total)) {
 		/* Markers refused: start over with PROT_NONE. */
 		p->guard_path = SP_MEMPOOL_GUARD_PROT_NONE;
 		err = sp__os_map_anon_none(p->res, total);

@@ -20,25 +20,8 @@
  * than they need so that one walk serves many allocs.
  */
 #include <sched.h>
-#include <time.h>
 
 #include "pool.h"
-
-uint64_t sp__now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-uint64_t sp__age_clock(void)
-{
-	/* A few ns instead of a few tens: every free stamps its slot, and a
-	 * tick (1-4 ms) is fine enough for ages compared by powers of two. */
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 int sp__slot_claim(sp_mempool *p, uint32_t i)
 {

@@ -39,15 +39,10 @@ uint64_t sp__maps_process(void)
 	return atomic_load_explicit(&maps_process, memory_order_relaxed);
 }
 
-static int guarded(const sp_mempool *p)
-{
-	return p->guard_path == SP_MEMPOOL_GUARD_INSTALL;
-}
-
 /* VMAs a slot adds while it maps img (or zeros) with acc bytes open. */
 static uint32_t maps_for(const sp_mempool *p, const sp_image *img, uint64_t acc)
 {
-	if (guarded(p))
+	if (sp__guarded(p))
 		return img ? 2 : 0; /* the image, and the anonymous rest after it */
 	if (!acc)
 		return 0;
@@ -119,7 +114,7 @@ int sp__slot_open(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
 	if (from >= to)
 		return 0;
 	char *base = sp__slot_base(p, i);
-	if (guarded(p))
+	if (sp__guarded(p))
 		return sp__os_guard_remove(base + from, to - from);
 	return sp__os_protect_rw(base + from, to - from);
 }
@@ -129,7 +124,7 @@ int sp__slot_close(sp_mempool *p, uint32_t i, uint64_t from, uint64_t to)
 	if (from >= to)
 		return 0;
 	char *base = sp__slot_base(p, i);
-	if (guarded(p))
+	if (sp__guarded(p))
 		return sp__os_guard_install(base + from, to - from);
 	return sp__os_protect_none(base + from, to - from);
 }
@@ -198,7 +193,7 @@ static int relayout(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 	struct sp__mslot *s = &p->slots[i];
 	char *base = sp__slot_base(p, i);
 	uint64_t ext = max64(max64(s->mapped_hi, s->accessible), acc);
-	int g = guarded(p), tracked = p->track == SP_MEMPOOL_TRACK_WRITTEN;
+	int g = sp__guarded(p), tracked = p->track == SP_MEMPOOL_TRACK_WRITTEN;
 	const sp_image *old = s->rebuild ? NULL : s->img;
 	uint64_t old_acc = s->rebuild ? 0 : s->accessible;
 	if (s->img_id)
