@@ -27,11 +27,18 @@
  *
  * A child created without the atfork handlers (a raw clone or vfork
  * syscall, _Fork) must not use the pool.
+ *
+ * Layout: a doubly linked list of pools (reg_prev, reg_next) under
+ * reg_mu, and the generation counter.
+ *
+ * Locking: reg_mu guards the list; it comes before every pool lock. The
+ * reopen takes the pool's mu.
  */
+#include "fork.h"
+
 #include <unistd.h>
 
 #include "index_locks.h"
-#include "pool.h"
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static sp_mempool *reg_head;

@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
+#include "counters.h"
+#include "kept.h"
+#include "maps.h"
 #include "sized.h"
+#include "types.h"
 
 SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 {
@@ -65,19 +68,6 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	st.budget_reclaims = sp__counter(pool, SP__C_BUDGET_RECLAIMS);
 	st.budget_bytes = sp__counter(pool, SP__C_BUDGET_BYTES);
 	return sp__sized_copy(out, &st, (uint32_t)sizeof(st));
-}
-
-SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes)
-{
-	if (!pool)
-		return -EINVAL;
-	sp__fork_check(pool);
-	pthread_mutex_lock(&pool->reclaim_mu);
-	uint64_t warm = sp__kept_warm(pool);
-	if (warm > max_resident_bytes)
-		(void)sp__reclaim_bytes(pool, warm - max_resident_bytes);
-	pthread_mutex_unlock(&pool->reclaim_mu);
-	return 0;
 }
 
 SP_API const char *sp_mempool_path_name(int kind, uint32_t value)

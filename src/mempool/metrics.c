@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "metrics.h"
-#include "pool.h"
+#include "types.h"
 
 #define G(name, key, help)                                                                         \
 	{                                                                                          \
