@@ -144,7 +144,7 @@ void sp__fork_reopen(sp_mempool *p)
 			p->track = SP_MEMPOOL_TRACK_HIGH_WATER;
 		if (!(have & SP__OS_F_PROCESS_MADVISE))
 			p->decommit_path = SP_MEMPOOL_DECOMMIT_MADVISE;
-		/* Inherited VMAs never merge with new ones (slot.c). */
+		/* Inherited VMAs never merge with new ones (layout.c). */
 		p->forked = 1;
 		atomic_store_explicit(&p->os_gen, gen, memory_order_release);
 	}

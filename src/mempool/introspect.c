@@ -4,6 +4,12 @@
  * counters summed over their stripes, the index's snapshot, the pool's own
  * mapping count), the exhaustion report, and the invariant check for
  * tests.
+ *
+ * Layout: none of its own; it reads the records of types.h.
+ *
+ * Locking: each call takes the pool's mu for the image list and the
+ * batch, and reads slot states and counters as atomics, so what it reports
+ * of a pool in use is a snapshot of no single instant.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -107,14 +107,14 @@ static void retire_hits(struct sp__mslot *s)
 
 /*
  * From what slot i maps now to img (or zeros) with acc bytes open, changing
- * the mappings in place:
- * a new mapping only where the old image was, zeros by decommit, the open
- * range by guard markers or mprotect. The kernel then merges every piece
- * back into its neighbours (they share one anon_vma), so the count of
- * prepare.c's maps_for holds. A slot marked rebuild is mapped afresh over everything
- * it ever opened; that fresh mapping may stay apart from its neighbours
- * (two more VMAs, counted in `frag` from then on), as may a new mapping in
- * a forked child, whose inherited VMAs never merge with new ones.
+ * the mappings in place: a new mapping only where the old image was, zeros
+ * by decommit, the open range by guard markers or mprotect. The kernel then
+ * merges every piece back into its neighbours (they share one anon_vma), so
+ * the count of prepare.c's maps_for holds. A slot marked rebuild is mapped
+ * afresh over everything it ever opened; that fresh mapping may stay apart
+ * from its neighbours (two more VMAs, counted in `frag` from then on), as
+ * may a new mapping in a forked child, whose inherited VMAs never merge
+ * with new ones.
  */
 int sp__layout_map(sp_mempool *p, uint32_t i, sp_image *img, uint64_t acc)
 {

@@ -16,7 +16,7 @@
  *                 or remap it, grow it, within the mappings budget
  *   reclaim.c     taking mappings and kept pages back from warm slots,
  *                 least recently freed first; sp_mempool_trim
- *   layout.c      what a slot maps: relayout, blank, open and close a range,
+ *   layout.c      what a slot maps: map, blank, open and close a range,
  *                 arm write tracking, mark a failed slot for rebuild
  *   reset.c       the reset paths that make a freed slot pristine
  *   maps.c        the mappings budget: VMAs all pools hold, process-wide
