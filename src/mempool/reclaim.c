@@ -91,7 +91,7 @@ static uint64_t give_back_maps(sp_mempool *p, uint32_t i)
 	if (sp__layout_blank(p, i))
 		return 0;
 	sp__count(p, SP__C_MAP_RECLAIMS, 1);
-	return before - s->maps;
+	return before - atomic_load(&s->maps); /* what the blank left */
 }
 
 /* Give back claimed slot i's kept pages. Returns the bytes released. */
