@@ -41,11 +41,8 @@ fi
 # kind in the same file still fails. Report each to the file's owner: most
 # disappear with a one-line initialisation in the source.
 tidy_ignore=(
-  # sp__image_destroy_all frees the list head; the analyzer does not know
-  # that the head's prev is NULL, so it thinks the unlink misses p->images.
-  "src/mempool/image.c clang-analyzer-unix.Malloc"
   # The PAGEMAP_SCAN ioctl fills v[0..n); the analyzer cannot see the kernel write.
-  "src/os_linux.c clang-analyzer-core.UndefinedBinaryOperatorResult"
+  "src/os/linux.c clang-analyzer-core.UndefinedBinaryOperatorResult"
   # A free names a handle that an earlier op of the (validated) trace wrote.
   "tools/sim_run.c clang-analyzer-core.UndefinedBinaryOperatorResult"
   # calloc(n, sizeof *ix) with ix an sp_index **: an array of pointers, as

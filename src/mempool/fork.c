@@ -27,11 +27,18 @@
  *
  * A child created without the atfork handlers (a raw clone or vfork
  * syscall, _Fork) must not use the pool.
+ *
+ * Layout: a doubly linked list of pools (reg_prev, reg_next) under
+ * reg_mu, and the generation counter.
+ *
+ * Locking: reg_mu guards the list; it comes before every pool lock. The
+ * reopen takes the pool's mu.
  */
+#include "fork.h"
+
 #include <unistd.h>
 
 #include "index/locks.h"
-#include "pool.h"
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static sp_mempool *reg_head;
@@ -137,7 +144,7 @@ void sp__fork_reopen(sp_mempool *p)
 			p->track = SP_MEMPOOL_TRACK_HIGH_WATER;
 		if (!(have & SP__OS_F_PROCESS_MADVISE))
 			p->decommit_path = SP_MEMPOOL_DECOMMIT_MADVISE;
-		/* Inherited VMAs never merge with new ones (slot.c). */
+		/* Inherited VMAs never merge with new ones (layout.c). */
 		p->forked = 1;
 		atomic_store_explicit(&p->os_gen, gen, memory_order_release);
 	}

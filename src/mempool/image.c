@@ -13,16 +13,17 @@
  * and refused with -EINVAL instead of touching freed memory. A record is
  * 104 bytes.
  *
- * Locking: refs, the lists and the release are under pool->mu. An alloc
- * does not take mu: it publishes the image as its slot's holder and then
- * reads `dead`; the last release sets `dead` and then looks for holders
- * (both sequentially consistent), so at least one of them sees the other:
- * the alloc backs off with -EINVAL, or the release with -EBUSY.
+ * Locking: refs and the lists are under pool->mu; the functions named
+ * *_locked are called with it held. The rest of a release (the decommit
+ * batch, the holders, the purge of warm slots) is pool.c's.
  */
+#include "image.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
+#include "maps.h"
+#include "reclaim.h"
 #include "sized.h"
 
 SP_API int sp_image_create(sp_mempool *pool, const void *bytes, size_t len, uint64_t offset,
@@ -41,7 +42,7 @@ SP_API int sp_image_create(sp_mempool *pool, const void *bytes, size_t len, uint
 	img->offset = offset;
 	img->refs = 1;
 	/* The read-only source mapping is one more mapping of the process. */
-	int err = sp__maps_take(pool, 1, UINT32_MAX);
+	int err = sp__reclaim_take_maps(pool, 1, UINT32_MAX);
 	if (err) {
 		free(img);
 		return err;
@@ -91,17 +92,7 @@ SP_API int sp_image_retain(sp_image *img)
 	return ok ? 0 : -EINVAL;
 }
 
-/* Is any slot in use (or in a reset, or in the batch) with img? */
-static int in_use(const sp_mempool *p, const sp_image *img)
-{
-	for (uint32_t i = 0; i < p->nslots; i++)
-		if (atomic_load_explicit(&p->slots[i].holder, memory_order_seq_cst) == img)
-			return 1;
-	return 0;
-}
-
-/* Close what img holds and move its record to the dead list; under mu. */
-static void retire_locked(sp_mempool *p, sp_image *img)
+void sp__image_retire_locked(sp_mempool *p, sp_image *img)
 {
 	if (img->prev)
 		img->prev->next = img->next;
@@ -123,36 +114,15 @@ static void retire_locked(sp_mempool *p, sp_image *img)
 	p->dead_images = img;
 }
 
-SP_API int sp_image_release(sp_image *img)
+int sp__image_unref_locked(sp_image *img)
 {
-	if (!img)
+	if (img->refs == 0)
 		return -EINVAL;
-	sp_mempool *p = img->pool;
-	sp__fork_check(p);
-	pthread_mutex_lock(&p->mu);
-	if (img->refs == 0) {
-		pthread_mutex_unlock(&p->mu);
-		return -EINVAL;
-	}
 	if (img->refs > 1) {
 		img->refs--;
-		pthread_mutex_unlock(&p->mu);
 		return 0;
 	}
-	atomic_store_explicit(&img->dead, 1, memory_order_seq_cst);
-	/* Slots waiting in the batch still hold it: settle them. */
-	if (in_use(p, img) && p->npend) {
-		(void)sp__mempool_flush_locked(p); /* failures: slots rebuilt later */
-	}
-	if (in_use(p, img)) {
-		atomic_store_explicit(&img->dead, 0, memory_order_relaxed);
-		pthread_mutex_unlock(&p->mu);
-		return -EBUSY;
-	}
-	int err = sp__mempool_purge_image(p, img);
-	retire_locked(p, img);
-	pthread_mutex_unlock(&p->mu);
-	return err;
+	return 1;
 }
 
 SP_API int sp_image_get_stats(const sp_image *img, sp_image_stats *out)
@@ -189,7 +159,7 @@ SP_API int sp_image_get_stats(const sp_image *img, sp_image_stats *out)
 void sp__image_destroy_all(sp_mempool *p)
 {
 	while (p->images)
-		retire_locked(p, p->images);
+		sp__image_retire_locked(p, p->images); /* no other thread at destroy */
 	while (p->dead_images) {
 		sp_image *img = p->dead_images;
 		p->dead_images = img->next;

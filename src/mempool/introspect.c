@@ -4,13 +4,22 @@
  * counters summed over their stripes, the index's snapshot, the pool's own
  * mapping count), the exhaustion report, and the invariant check for
  * tests.
+ *
+ * Layout: none of its own; it reads the records of types.h.
+ *
+ * Locking: each call takes the pool's mu for the image list and the
+ * batch, and reads slot states and counters as atomics, so what it reports
+ * of a pool in use is a snapshot of no single instant.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool.h"
+#include "counters.h"
+#include "kept.h"
+#include "maps.h"
 #include "sized.h"
+#include "types.h"
 
 SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 {
@@ -65,19 +74,6 @@ SP_API int sp_mempool_get_stats(sp_mempool *pool, sp_mempool_stats *out)
 	st.budget_reclaims = sp__counter(pool, SP__C_BUDGET_RECLAIMS);
 	st.budget_bytes = sp__counter(pool, SP__C_BUDGET_BYTES);
 	return sp__sized_copy(out, &st, (uint32_t)sizeof(st));
-}
-
-SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes)
-{
-	if (!pool)
-		return -EINVAL;
-	sp__fork_check(pool);
-	pthread_mutex_lock(&pool->reclaim_mu);
-	uint64_t warm = sp__kept_warm(pool);
-	if (warm > max_resident_bytes)
-		(void)sp__reclaim_bytes(pool, warm - max_resident_bytes);
-	pthread_mutex_unlock(&pool->reclaim_mu);
-	return 0;
 }
 
 SP_API const char *sp_mempool_path_name(int kind, uint32_t value)

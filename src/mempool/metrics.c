@@ -7,12 +7,15 @@
  * the slots into a table on the stack, so their number is bounded: the
  * SP_MEMPOOL_METRICS_IMAGES images with the most slots (live + warm,
  * ties by id), the rest summed under image="other".
+ *
+ * Locking: the image walk runs under the pool's mu (the image list); the
+ * rest reads the stats (introspect.c) and the slots' atomics.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../metrics.h"
-#include "pool.h"
+#include "metrics.h"
+#include "types.h"
 
 #define G(name, key, help)                                                                         \
 	{                                                                                          \
@@ -113,7 +116,7 @@ static int id_cmp(const void *a, const void *b)
 /* The per-image table, under mu: every live image's counts, then the
  * SP_MEMPOOL_METRICS_IMAGES with the most slots kept and the rest summed
  * in row n (id 0). Returns the rows to print. */
-static size_t image_rows(sp_mempool *p, struct img_row *rows, size_t cap)
+static size_t image_rows_locked(sp_mempool *p, struct img_row *rows, size_t cap)
 {
 	size_t n = 0, over = 0;
 	struct img_row other = {0, {0, 0, 0, 0}};
@@ -216,7 +219,7 @@ SP_API int sp_mempool_metrics(sp_mempool *pool, int format, sp_write_fn write, v
 	if (per_image) {
 		struct img_row rows[SP_MEMPOOL_METRICS_IMAGES + 1] = {{0, {0, 0, 0, 0}}};
 		pthread_mutex_lock(&pool->mu);
-		size_t n = image_rows(pool, rows, SP_MEMPOOL_METRICS_IMAGES);
+		size_t n = image_rows_locked(pool, rows, SP_MEMPOOL_METRICS_IMAGES);
 		pthread_mutex_unlock(&pool->mu);
 		for (int f = 0; f < 4; f++) {
 			sp__metrics_family(&m, &image_families[f]);

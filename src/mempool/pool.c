@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pool.c: the memory slot pool's life and its hot paths: create and
- * destroy, alloc (with waits), grow, free, and the decommit batch.
+ * destroy, alloc (with waits), grow, free, the decommit batch, and the
+ * pool's side of an image release.
  *
  * Layout: res = [guard][slot 0][guard][slot 1][guard]...; slot i starts at
- * slot0 + i * stride. Per slot an sp__mslot (pool.h) remembers what is
- * mapped (slot.c), what a reset must cover, and what stays resident.
+ * slot0 + i * stride. Per slot an sp__mslot (types.h) remembers what is
+ * mapped (layout.c), what a reset must cover, and what stays resident.
  *
  * An alloc asks the index (keyed by image id) for a slot, takes it from a
- * reclaimer if one holds it, publishes the image as the slot's holder,
- * and prepares the slot (slot.c). A free resets it (reset.c) and gives it
- * back to the index, now or with the next batch of decommits. A failure
- * marks the slot `rebuild`: it is remapped from scratch before anyone sees
- * it again.
+ * reclaimer if one holds it (reclaim.c), publishes the image as the slot's
+ * holder, and fits the slot to the use (prepare.c). A free resets it
+ * (reset.c) and gives it back to the index, now or with the next batch of
+ * decommits. A failure marks the slot `rebuild` (layout.c): it is remapped
+ * from scratch before anyone sees it again.
  *
- * Locking: see pool.h. An image's purge takes its warm slots out of the
- * index with sp_index_alloc_affine_and_clear, so no one else can hold
- * them; a free clears its slot's holder only after the index has it, so a
- * release that sees no holder sees every warm slot (image.c).
+ * Locking: see types.h. An alloc does not take mu: it publishes the image
+ * as its slot's holder and then reads the image's `dead`; the last release
+ * sets `dead` and then looks for holders (both sequentially consistent),
+ * so at least one of them sees the other: the alloc backs off with
+ * -EINVAL, or the release with -EBUSY. The release's purge takes the
+ * image's warm slots out of the index with sp_index_alloc_affine_and_clear,
+ * so no one else can hold them; a free clears its slot's holder only after
+ * the index has it, so a release that sees no holder sees every warm slot.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -25,7 +30,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "clock.h"
+#include "counters.h"
+#include "fork.h"
+#include "image.h"
+#include "kept.h"
+#include "layout.h"
+#include "maps.h"
+#include "prepare.h"
+#include "reclaim.h"
+#include "reset.h"
 
 #define DEF_SLOTS 16u
 #define DEF_SLOT_BYTES ((size_t)1 << 20)
@@ -50,27 +64,6 @@ static inline uint64_t max64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* ---- counters -------------------------------------------------------------- */
-
-static atomic_uint next_stripe;
-static _Thread_local unsigned my_stripe = UINT32_MAX;
-
-struct sp__stripe *sp__my_stripe(sp_mempool *p)
-{
-	if (__builtin_expect(my_stripe == UINT32_MAX, 0))
-		my_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) %
-		            SP__STRIPES;
-	return &p->ctr[my_stripe];
-}
-
-uint64_t sp__counter(const sp_mempool *p, enum sp__ctr c)
-{
-	uint64_t sum = 0;
-	for (unsigned k = 0; k < SP__STRIPES; k++)
-		sum += atomic_load_explicit(&p->ctr[k].c[c], memory_order_relaxed);
-	return sum;
-}
-
 /* The slot whose base is `base`: -EINVAL without a pool, -EFAULT for an
  * address that is no slot base of this pool. */
 static int slot_of(const sp_mempool *p, const void *base, uint32_t *i)
@@ -84,10 +77,8 @@ static int slot_of(const sp_mempool *p, const void *base, uint32_t *i)
 	return 0;
 }
 
-/* Held slot i goes back to the index, warm. Wakes waiting allocs; takes
- * mu for that only if someone waits (so never call it holding mu with
- * wake = 1). */
-static void release_slot(sp_mempool *p, uint32_t i, int wake)
+/* Held slot i goes back to the index, warm. */
+static void return_slot(sp_mempool *p, uint32_t i)
 {
 	struct sp__mslot *s = &p->slots[i];
 	/* Its kept bytes left the in-use count when its user freed it (or were
@@ -101,51 +92,43 @@ static void release_slot(sp_mempool *p, uint32_t i, int wake)
 	(void)err;
 	/* After the index has it: see the purge rule at the top. */
 	atomic_store_explicit(&s->holder, NULL, memory_order_seq_cst);
-	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst)) {
-		if (wake)
-			pthread_mutex_lock(&p->mu);
+}
+
+/* Held slot i goes back to the index; waiting allocs wake. Under mu. */
+static void release_slot_locked(sp_mempool *p, uint32_t i)
+{
+	return_slot(p, i);
+	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst))
 		pthread_cond_broadcast(&p->freed);
-		if (wake)
-			pthread_mutex_unlock(&p->mu);
+}
+
+/* Held slot i goes back to the index; waiting allocs wake. Takes mu for
+ * that, only if someone waits: call it without mu. */
+static void release_slot(sp_mempool *p, uint32_t i)
+{
+	return_slot(p, i);
+	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst)) {
+		pthread_mutex_lock(&p->mu);
+		pthread_cond_broadcast(&p->freed);
+		pthread_mutex_unlock(&p->mu);
 	}
 }
 
-int sp__mempool_flush_locked(sp_mempool *p)
+/* Issue the batched decommits and return the slots to the index. Under
+ * mu. A failed decommit marks its slots rebuild; returns the error. */
+static int flush_locked(sp_mempool *p)
 {
 	if (!p->npend)
 		return 0;
 	int err = sp__decommit(p, p->iov, p->niov);
 	for (uint32_t k = 0; k < p->npend; k++) {
 		if (err)
-			sp__slot_failed(p, p->pend[k]);
-		release_slot(p, p->pend[k], 0);
+			sp__layout_failed(p, p->pend[k]);
+		release_slot_locked(p, p->pend[k]);
 	}
 	p->npend = 0;
 	p->niov = 0;
 	return err;
-}
-
-int sp__mempool_purge_image(sp_mempool *p, sp_image *img)
-{
-	int first = 0;
-	uint32_t i;
-	/* Every slot that maps img is warm under its key (NO_AFFINITY too):
-	 * taking them this way makes them ours alone (but for a reclaimer,
-	 * which we wait out). */
-	while (sp_index_alloc_affine_and_clear(p->ix, img->id, &i) == 0) {
-		sp__slot_take(p, i, SP__MS_RECLAIM);
-		struct sp__mslot *s = &p->slots[i];
-		if (atomic_load_explicit(&s->img_id, memory_order_relaxed) == img->id) {
-			int err = sp__slot_blank(p, i);
-			first = first ? first : err;
-		}
-		/* The index stamps it as just freed; so do we. */
-		uint64_t kept = s->rebuild ? 0 : s->kept;
-		atomic_store_explicit(&s->freed_at, sp__age_clock(), memory_order_relaxed);
-		atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
-		(void)sp_index_free(p->ix, i, kept);
-	}
-	return first;
 }
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -161,11 +144,6 @@ static void pool_free(sp_mempool *p)
 	free(p->pend);
 	free(p->iov);
 	free(p);
-}
-
-static int guarded(const sp_mempool *p)
-{
-	return p->guard_path == SP_MEMPOOL_GUARD_INSTALL;
 }
 
 /*
@@ -302,12 +280,12 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	p->guard_path = (have & SP__OS_F_GUARD_INSTALL) ? SP_MEMPOOL_GUARD_INSTALL
 	                                                : SP_MEMPOOL_GUARD_PROT_NONE;
 	/* The reservation is one mapping. */
-	if (sp__maps_take(p, 1, UINT32_MAX)) {
+	if (sp__reclaim_take_maps(p, 1, UINT32_MAX)) {
 		pool_free(p);
 		return -ENOMEM;
 	}
 	void *res = NULL;
-	err = sp__os_reserve(total, guarded(p), &res);
+	err = sp__guarded(p) ? sp__os_reserve_rw(total, &res) : sp__os_reserve_none(total, &res);
 	if (err) {
 		sp__maps_give(p, 1);
 		pool_free(p);
@@ -315,10 +293,10 @@ SP_API int sp_mempool_create(const sp_mempool_config *cfg, sp_mempool **out)
 	}
 	p->res = res;
 	p->slot0 = p->res + guard;
-	if (guarded(p) && sp__os_guard(p->res, total, 1)) {
+	if (sp__guarded(p) && sp__os_guard_install(p->res, total)) {
 		/* Markers refused: start over with PROT_NONE. */
 		p->guard_path = SP_MEMPOOL_GUARD_PROT_NONE;
-		err = sp__os_map_anon(p->res, total, 0);
+		err = sp__os_map_anon_none(p->res, total);
 		if (err) {
 			sp__maps_give(p, 1);
 			pool_free(p);
@@ -361,7 +339,7 @@ SP_API void sp_mempool_destroy(sp_mempool *pool)
 	if (pool->npend) /* a child that never used the pool opens nothing */
 		sp__fork_check(pool);
 	pthread_mutex_lock(&pool->mu);
-	(void)sp__mempool_flush_locked(pool);
+	(void)flush_locked(pool);
 	pthread_mutex_unlock(&pool->mu);
 	/* Unmapping the reservation drops every slot's mapping of an image
 	 * before the images' own fds and mappings go. */
@@ -387,25 +365,55 @@ static int index_alloc(sp_mempool *p, const sp_image *img, uint32_t *i)
 	return img ? sp_index_alloc(p->ix, img->id, i) : sp_index_alloc_nokey(p->ix, i);
 }
 
-/* A free that parked its slot in the batch, or the free of a slot, lets a
+/* Is the alloc well formed: -EINVAL if not. */
+static int alloc_check(const sp_mempool *p, const sp_image *img, uint64_t acc,
+                       const sp_mem_slot *out)
+{
+	if (!p || !out || acc == 0 || acc % p->pg || acc > p->slot_bytes)
+		return -EINVAL;
+	if (img && (!sp__image_usable(p, img) || img->offset + img->size > acc))
+		return -EINVAL;
+	return 0;
+}
+
+/* Ask the index, flushing the batch (whose slots go back to the index) as
+ * long as it holds any. -ENOSPC: every slot is in use. Under mu. */
+static int index_alloc_flushing_locked(sp_mempool *p, const sp_image *img, uint32_t *i)
+{
+	for (;;) {
+		int err = index_alloc(p, img, i);
+		if (err != -ENOSPC || !p->npend)
+			return err;
+		(void)flush_locked(p);
+	}
+}
+
+/* The index is full, but the batch may hold freed slots: flush and retry
+ * once, without waiting. */
+static int alloc_after_flush(sp_mempool *p, const sp_image *img, uint32_t *i)
+{
+	pthread_mutex_lock(&p->mu);
+	atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
+	int err = index_alloc_flushing_locked(p, img, i);
+	atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_seq_cst);
+	pthread_mutex_unlock(&p->mu);
+	return err;
+}
+
+/* The index is full: wait for a free until the deadline (NULL: forever).
+ * A free that parked its slot in the batch, or the free of a slot, lets a
  * waiter through: every free gives its slot to the index (or to the
  * batch, which a waiter flushes) before it looks for waiters, and a
  * waiter counts itself before each try, so no wakeup is lost. */
-static int alloc_slow(sp_mempool *p, const sp_image *img, int wait, const struct timespec *deadline,
-                      uint32_t *i)
+static int alloc_waiting(sp_mempool *p, const sp_image *img, const struct timespec *deadline,
+                         uint32_t *i)
 {
 	int err, waited = 0, timed_out = 0;
 	pthread_mutex_lock(&p->mu);
 	atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
 	for (;;) {
-		err = index_alloc(p, img, i);
-		if (err != -ENOSPC)
-			break;
-		if (p->npend) {
-			(void)sp__mempool_flush_locked(p);
-			continue;
-		}
-		if (!wait || timed_out)
+		err = index_alloc_flushing_locked(p, img, i);
+		if (err != -ENOSPC || timed_out)
 			break;
 		if (!waited++)
 			sp__count(p, SP__C_WAITS, 1);
@@ -422,38 +430,31 @@ static int alloc_slow(sp_mempool *p, const sp_image *img, int wait, const struct
 	return err;
 }
 
-static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
-                        const struct timespec *deadline, sp_mem_slot *out)
+/* The index gave no slot: count an exhausted pool, pass the error on. */
+static int alloc_failed(sp_mempool *p, int err)
 {
-	if (!p || !out || acc == 0 || acc % p->pg || acc > p->slot_bytes)
-		return -EINVAL;
-	if (img && (!sp__image_usable(p, img) || img->offset + img->size > acc))
-		return -EINVAL;
-	if (deadline && (deadline->tv_nsec < 0 || deadline->tv_nsec >= 1000000000L))
-		return -EINVAL;
-	sp__fork_check(p);
-	uint32_t i = 0;
-	int err = index_alloc(p, img, &i);
-	if (err == -ENOSPC && (wait || p->batch > 1))
-		err = alloc_slow(p, img, wait, deadline, &i);
-	if (err) {
-		if (err == -ENOSPC)
-			sp__count(p, SP__C_NOSPC, 1);
-		return err;
-	}
-	sp__slot_take(p, i, SP__MS_USED);
+	if (err == -ENOSPC)
+		sp__count(p, SP__C_NOSPC, 1);
+	return err;
+}
+
+/* The index handed us slot i: make it img's with acc bytes open, and
+ * describe it in out. */
+static int alloc_finish(sp_mempool *p, sp_image *img, uint64_t acc, uint32_t i, sp_mem_slot *out)
+{
+	sp__reclaim_take_slot(p, i, SP__MS_USED);
 	struct sp__mslot *s = &p->slots[i];
 	atomic_store_explicit(&s->holder, img, memory_order_seq_cst);
 	if (img && atomic_load_explicit(&img->dead, memory_order_seq_cst)) {
 		/* The last reference went while we took the slot: back off,
 		 * leaving no warm slot mapping the dead image behind. */
 		if (atomic_load_explicit(&s->img_id, memory_order_relaxed) == img->id &&
-		    sp__slot_blank(p, i))
-			sp__slot_failed(p, i);
-		release_slot(p, i, 1);
+		    sp__layout_blank(p, i))
+			sp__layout_failed(p, i);
+		release_slot(p, i);
 		return -EINVAL;
 	}
-	err = sp__slot_prepare(p, i, img, acc);
+	int err = sp__prepare_slot(p, i, img, acc);
 	if (err) {
 		if (err == SP__EMAPS) {
 			sp__count(p, SP__C_MAP_REFUSALS, 1);
@@ -461,9 +462,9 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 		} else {
 			/* A half-done mprotect may have opened up to acc. */
 			s->mapped_hi = max64(s->mapped_hi, acc);
-			sp__slot_failed(p, i);
+			sp__layout_failed(p, i);
 		}
-		release_slot(p, i, 1);
+		release_slot(p, i);
 		return err;
 	}
 	/* Its kept pages are its user's now, no longer warm. */
@@ -481,13 +482,35 @@ static int alloc_common(sp_mempool *p, sp_image *img, uint64_t acc, int wait,
 
 SP_API int sp_mempool_alloc(sp_mempool *pool, sp_image *img, uint64_t accessible, sp_mem_slot *out)
 {
-	return alloc_common(pool, img, accessible, 0, NULL, out);
+	int err = alloc_check(pool, img, accessible, out);
+	if (err)
+		return err;
+	sp__fork_check(pool);
+	uint32_t i = 0;
+	err = index_alloc(pool, img, &i);
+	if (err == -ENOSPC && pool->batch > 1)
+		err = alloc_after_flush(pool, img, &i);
+	if (err)
+		return alloc_failed(pool, err);
+	return alloc_finish(pool, img, accessible, i, out);
 }
 
 SP_API int sp_mempool_alloc_wait(sp_mempool *pool, sp_image *img, uint64_t accessible,
                                  const struct timespec *deadline, sp_mem_slot *out)
 {
-	return alloc_common(pool, img, accessible, 1, deadline, out);
+	int err = alloc_check(pool, img, accessible, out);
+	if (err)
+		return err;
+	if (deadline && (deadline->tv_nsec < 0 || deadline->tv_nsec >= 1000000000L))
+		return -EINVAL;
+	sp__fork_check(pool);
+	uint32_t i = 0;
+	err = index_alloc(pool, img, &i);
+	if (err == -ENOSPC)
+		err = alloc_waiting(pool, img, deadline, &i);
+	if (err)
+		return alloc_failed(pool, err);
+	return alloc_finish(pool, img, accessible, i, out);
 }
 
 SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible)
@@ -501,7 +524,7 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
 	if (!used || new_accessible % pool->pg || new_accessible > pool->slot_bytes)
 		return -EINVAL;
 	sp__fork_check(pool);
-	return sp__slot_grow(pool, i, new_accessible);
+	return sp__prepare_grow(pool, i, new_accessible);
 }
 
 /*
@@ -511,15 +534,15 @@ SP_API int sp_mempool_grow(sp_mempool *pool, void *base, uint64_t new_accessible
  * that one walk serves many frees), then this slot if that is not enough.
  * Nothing to do while every slot's kept bytes together fit.
  */
-static int keep_within_budget(sp_mempool *p, uint32_t i, struct sp__ranges *d)
+static void keep_within_budget(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 {
 	struct sp__mslot *s = &p->slots[i];
 	if (atomic_load_explicit(&p->kept_total, memory_order_relaxed) <= p->max_resident ||
 	    !s->kept)
-		return 0;
+		return;
 	uint64_t warm = sp__kept_warm(p); /* this slot's kept counts as warm already */
 	if (warm <= p->max_resident)
-		return 0;
+		return;
 	pthread_mutex_lock(&p->reclaim_mu);
 	warm = sp__kept_warm(p);
 	if (warm > p->max_resident) {
@@ -536,12 +559,11 @@ static int keep_within_budget(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 			d->n = s->hw ? 1 : 0;
 			sp__count(p, SP__C_BUDGET_RECLAIMS, 1);
 			sp__count(p, SP__C_BUDGET_BYTES, s->kept);
-			sp__slot_set_kept(p, i, 0);
+			sp__kept_set(p, i, 0);
 			s->priv = 0;
 		}
 	}
 	pthread_mutex_unlock(&p->reclaim_mu);
-	return 0;
 }
 
 SP_API int sp_mempool_free(sp_mempool *pool, void *base)
@@ -568,11 +590,11 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 	struct sp__ranges d;
 	err = sp__reset(pool, i, &d);
 	if (!err && pool->reset_mode != SP_MEMPOOL_RESET_PATH_DECOMMIT)
-		err = keep_within_budget(pool, i, &d);
+		keep_within_budget(pool, i, &d);
 	if (!err && d.n && pool->batch > 1) {
 		pthread_mutex_lock(&pool->mu);
 		if (pool->niov + d.n > SP__OS_IOV_MAX)
-			err = sp__mempool_flush_locked(pool);
+			err = flush_locked(pool);
 		memcpy(pool->iov + pool->niov, d.r, d.n * sizeof(d.r[0]));
 		pool->niov += d.n;
 		pool->pend[pool->npend++] = i;
@@ -580,7 +602,7 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 		/* A full batch goes now; so does one an alloc waits for. */
 		if (pool->npend >= pool->batch ||
 		    atomic_load_explicit(&pool->waiters, memory_order_seq_cst)) {
-			int e = sp__mempool_flush_locked(pool);
+			int e = flush_locked(pool);
 			err = err ? err : e;
 		}
 		pthread_mutex_unlock(&pool->mu);
@@ -589,8 +611,8 @@ SP_API int sp_mempool_free(sp_mempool *pool, void *base)
 	if (!err)
 		err = sp__decommit(pool, d.r, d.n);
 	if (err)
-		sp__slot_failed(pool, i);
-	release_slot(pool, i, 1);
+		sp__layout_failed(pool, i);
+	release_slot(pool, i);
 	return err;
 }
 
@@ -600,7 +622,71 @@ SP_API int sp_mempool_flush(sp_mempool *pool)
 		return -EINVAL;
 	sp__fork_check(pool);
 	pthread_mutex_lock(&pool->mu);
-	int err = sp__mempool_flush_locked(pool);
+	int err = flush_locked(pool);
 	pthread_mutex_unlock(&pool->mu);
+	return err;
+}
+
+/* ---- images: the pool's side of a release ------------------------------- */
+
+/* Is any slot in use (or in a reset, or in the batch) with img? */
+static int in_use(const sp_mempool *p, const sp_image *img)
+{
+	for (uint32_t i = 0; i < p->nslots; i++)
+		if (atomic_load_explicit(&p->slots[i].holder, memory_order_seq_cst) == img)
+			return 1;
+	return 0;
+}
+
+/* Blank every warm slot that maps img (no slot uses img). Under mu.
+ * Returns 0 or the first remap error (those slots are marked rebuild). */
+static int purge_locked(sp_mempool *p, const sp_image *img)
+{
+	int first = 0;
+	uint32_t i;
+	/* Every slot that maps img is warm under its key (NO_AFFINITY too):
+	 * taking them this way makes them ours alone (but for a reclaimer,
+	 * which we wait out). */
+	while (sp_index_alloc_affine_and_clear(p->ix, img->id, &i) == 0) {
+		sp__reclaim_take_slot(p, i, SP__MS_RECLAIM);
+		struct sp__mslot *s = &p->slots[i];
+		if (atomic_load_explicit(&s->img_id, memory_order_relaxed) == img->id) {
+			int err = sp__layout_blank(p, i);
+			first = first ? first : err;
+		}
+		/* The index stamps it as just freed; so do we. */
+		uint64_t kept = s->rebuild ? 0 : s->kept;
+		atomic_store_explicit(&s->freed_at, sp__age_clock(), memory_order_relaxed);
+		atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
+		(void)sp_index_free(p->ix, i, kept);
+	}
+	return first;
+}
+
+SP_API int sp_image_release(sp_image *img)
+{
+	if (!img)
+		return -EINVAL;
+	sp_mempool *p = img->pool;
+	sp__fork_check(p);
+	pthread_mutex_lock(&p->mu);
+	int last = sp__image_unref_locked(img);
+	if (last != 1) {
+		pthread_mutex_unlock(&p->mu);
+		return last;
+	}
+	atomic_store_explicit(&img->dead, 1, memory_order_seq_cst);
+	/* Slots waiting in the batch still hold it: settle them. */
+	if (in_use(p, img) && p->npend) {
+		(void)flush_locked(p); /* failures: slots rebuilt later */
+	}
+	if (in_use(p, img)) {
+		atomic_store_explicit(&img->dead, 0, memory_order_relaxed);
+		pthread_mutex_unlock(&p->mu);
+		return -EBUSY;
+	}
+	int err = purge_locked(p, img);
+	sp__image_retire_locked(p, img);
+	pthread_mutex_unlock(&p->mu);
 	return err;
 }

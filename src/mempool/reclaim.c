@@ -1,46 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * reclaim.c: taking resources back from warm slots, least recently freed
- * first, without taking them out of the index.
+ * first, without taking them out of the index: their mappings when the
+ * mappings budget lacks room (sp__reclaim_take_maps), their kept pages
+ * when warm slots keep more than max_resident_bytes (sp__reclaim_bytes,
+ * sp_mempool_trim).
  *
  * A warm slot stays in the index (its place in the LRU order and its
  * affinity are the index's business); a reclaimer claims it in the pool
  * instead, moving its state FREE -> RECLAIM with a compare-and-swap, works
  * on it, and stores FREE again. An alloc that the index hands a slot under
- * reclaim waits for that store (sp__slot_take): reclaiming one slot costs
- * a few system calls.
+ * reclaim waits for that store (sp__reclaim_take_slot): reclaiming one
+ * slot costs a few system calls.
  *
- * Age order: every free stamps the slot with CLOCK_MONOTONIC_COARSE (a
- * tick of 1-4 ms). A reclaim
- * walks the slots twice with no memory of its own: the first walk sums
- * what each age class (powers of two of the age) could give back, the
- * second takes from the oldest classes down to the one that covers the
- * need. Slots whose ages are within a factor of two of each other are not
- * ordered among themselves. Each walk is O(slots); callers ask for more
- * than they need so that one walk serves many allocs.
+ * Age order: every free stamps the slot with sp__age_clock (a tick of
+ * 1-4 ms). A reclaim walks the slots twice with no memory of its own: the
+ * first walk sums what each age class (powers of two of the age) could
+ * give back, the second takes from the oldest classes down to the one that
+ * covers the need. Slots whose ages are within a factor of two of each
+ * other are not ordered among themselves. Each walk is O(slots); callers
+ * ask for more than they need so that one walk serves many allocs.
+ *
+ * Locking: reclaim_mu, one reclaimer at a time per pool; the slots it
+ * works on are claimed (SP__MS_RECLAIM), so their records are its own.
  */
+#include "reclaim.h"
+
 #include <sched.h>
-#include <time.h>
 
-#include "pool.h"
+#include "clock.h"
+#include "counters.h"
+#include "fork.h"
+#include "kept.h"
+#include "layout.h"
+#include "maps.h"
 
-uint64_t sp__now_ns(void)
+static inline uint64_t max64(uint64_t a, uint64_t b)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	return a > b ? a : b;
 }
 
-uint64_t sp__age_clock(void)
-{
-	/* A few ns instead of a few tens: every free stamps its slot, and a
-	 * tick (1-4 ms) is fine enough for ages compared by powers of two. */
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-int sp__slot_claim(sp_mempool *p, uint32_t i)
+/* Claim FREE slot i for a reclaimer (0) or fail (-EBUSY). */
+static int claim(sp_mempool *p, uint32_t i)
 {
 	unsigned char free_ = SP__MS_FREE;
 	return atomic_compare_exchange_strong_explicit(&p->slots[i].state, &free_, SP__MS_RECLAIM,
@@ -49,7 +50,7 @@ int sp__slot_claim(sp_mempool *p, uint32_t i)
 	               : -EBUSY;
 }
 
-void sp__slot_take(sp_mempool *p, uint32_t i, unsigned state)
+void sp__reclaim_take_slot(sp_mempool *p, uint32_t i, unsigned state)
 {
 	for (;;) {
 		unsigned char free_ = SP__MS_FREE;
@@ -78,33 +79,45 @@ static uint64_t has(const struct sp__mslot *s, enum what w)
 	return w == MAPS ? s->maps : s->kept;
 }
 
-/* Give back slot i's `w` (claimed). Returns what it released. */
-static uint64_t give_back(sp_mempool *p, uint32_t i, enum what w)
+/* Give back claimed slot i's mappings: blank it. Returns those released. */
+static uint64_t give_back_maps(sp_mempool *p, uint32_t i)
 {
 	struct sp__mslot *s = &p->slots[i];
-	uint64_t before = has(s, w);
+	uint64_t before = s->maps;
 	if (!before)
 		return 0;
-	if (w == MAPS) {
-		/* A failed blank leaves the slot to be rebuilt by its next
-		 * user; its mappings stay counted. */
-		if (sp__slot_blank(p, i))
-			return 0;
-		sp__count(p, SP__C_MAP_RECLAIMS, 1);
-		return before - has(s, w);
-	}
+	/* A failed blank leaves the slot to be rebuilt by its next user; its
+	 * mappings stay counted. */
+	if (sp__layout_blank(p, i))
+		return 0;
+	sp__count(p, SP__C_MAP_RECLAIMS, 1);
+	return before - atomic_load(&s->maps); /* what the blank left */
+}
+
+/* Give back claimed slot i's kept pages. Returns the bytes released. */
+static uint64_t give_back_bytes(sp_mempool *p, uint32_t i)
+{
+	struct sp__mslot *s = &p->slots[i];
+	uint64_t before = s->kept;
+	if (!before)
+		return 0;
 	/* Kept pages are pristine: decommitting them only makes the next
 	 * user fault them in again. */
 	uint64_t len = s->accessible > s->mapped_hi ? s->accessible : s->mapped_hi;
 	if (len && sp__os_decommit(sp__slot_base(p, i), len)) {
-		sp__slot_failed(p, i);
+		sp__layout_failed(p, i);
 		return before;
 	}
-	sp__slot_set_kept(p, i, 0);
+	sp__kept_set(p, i, 0);
 	s->priv = 0;
 	sp__count(p, SP__C_BUDGET_RECLAIMS, 1);
 	sp__count(p, SP__C_BUDGET_BYTES, before);
 	return before;
+}
+
+static uint64_t give_back(sp_mempool *p, uint32_t i, enum what w)
+{
+	return w == MAPS ? give_back_maps(p, i) : give_back_bytes(p, i);
 }
 
 static uint64_t reclaim(sp_mempool *p, enum what w, uint64_t need, uint32_t self)
@@ -130,7 +143,7 @@ static uint64_t reclaim(sp_mempool *p, enum what w, uint64_t need, uint32_t self
 			    atomic_load_explicit(&s->state, memory_order_relaxed) != SP__MS_FREE)
 				continue;
 			unsigned cls = age_class(now, s->freed_at);
-			if ((pass == 0 ? cls <= cut : cls != cut) || sp__slot_claim(p, i))
+			if ((pass == 0 ? cls <= cut : cls != cut) || claim(p, i))
 				continue;
 			got += give_back(p, i, w);
 			atomic_store_explicit(&s->state, SP__MS_FREE, memory_order_release);
@@ -139,12 +152,37 @@ static uint64_t reclaim(sp_mempool *p, enum what w, uint64_t need, uint32_t self
 	return got;
 }
 
-uint64_t sp__reclaim_maps(sp_mempool *p, uint64_t need, uint32_t self)
+int sp__reclaim_take_maps(sp_mempool *p, uint64_t n, uint32_t self)
 {
-	return reclaim(p, MAPS, need, self);
+	if (sp__maps_try_take(p, n) == 0)
+		return 0;
+	/* Take back more than asked: a reclaim walks every slot, so each
+	 * walk should serve many allocs. */
+	uint64_t want = max64(n, p->map_limit / 64);
+	pthread_mutex_lock(&p->reclaim_mu);
+	int err = sp__maps_try_take(p, n);
+	if (err) {
+		(void)reclaim(p, MAPS, want, self);
+		err = sp__maps_try_take(p, n);
+	}
+	pthread_mutex_unlock(&p->reclaim_mu);
+	return err;
 }
 
 uint64_t sp__reclaim_bytes(sp_mempool *p, uint64_t need)
 {
 	return reclaim(p, BYTES, need, UINT32_MAX);
+}
+
+SP_API int sp_mempool_trim(sp_mempool *pool, uint64_t max_resident_bytes)
+{
+	if (!pool)
+		return -EINVAL;
+	sp__fork_check(pool);
+	pthread_mutex_lock(&pool->reclaim_mu);
+	uint64_t warm = sp__kept_warm(pool);
+	if (warm > max_resident_bytes)
+		(void)sp__reclaim_bytes(pool, warm - max_resident_bytes);
+	pthread_mutex_unlock(&pool->reclaim_mu);
+	return 0;
 }

@@ -22,7 +22,8 @@
  * not changed this time are decommitted. Without PAGEMAP_SCAN the choice
  * is between comparing all of [0, hw) and decommitting it (a decommit
  * costs MADV_NS now and FAULT_NS for each page the next user writes).
- * Kept bytes are bounded pool-wide by max_resident_bytes (reclaim.c).
+ * Kept bytes are bounded pool-wide by max_resident_bytes (kept.h; pool.c
+ * and reclaim.c enforce it).
  *
  * Decommit (SP_MEMPOOL_RESET_DECOMMIT, or keep_resident_bytes > 0). The
  * dirty part of [0, hw) is found by the pool's tracking path: pages written
@@ -33,12 +34,19 @@
  *
  * `kept` records the bytes that stay resident, counted from the page
  * tables where PAGEMAP_SCAN can tell, else the range restored in place.
- * Runs in the freeing thread, which owns the slot; no lock.
+ *
+ * Locking: none. A reset runs in the freeing thread, which owns the slot;
+ * the learning starts afresh wherever layout.c maps the slot (for its
+ * holder or a reclaimer); sp__decommit touches only counters besides the
+ * kernel.
  */
-#include <string.h>
-#include <time.h>
+#include "reset.h"
 
-#include "pool.h"
+#include <string.h>
+
+#include "clock.h"
+#include "counters.h"
+#include "kept.h"
 
 static inline uint64_t min64(uint64_t a, uint64_t b)
 {
@@ -221,7 +229,7 @@ static int reset_decommit(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	}
 	sp__count(p, SP__C_RESET_BYTES, restored);
 	sp__count(p, SP__C_RESETS_DECOMMIT, 1);
-	sp__slot_set_kept(p, i, kept);
+	sp__kept_set(p, i, kept);
 	return err;
 }
 
@@ -321,7 +329,7 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 	d->n = 0;
 	d->barrier = 0;
 	if (!H) {
-		sp__slot_set_kept(p, i, 0);
+		sp__kept_set(p, i, 0);
 		s->priv = 0;
 		return 0;
 	}
@@ -349,7 +357,7 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 		/* Cheaper to drop it all and let the next user fault in what
 		 * it writes. */
 		sp__count(p, SP__C_RESETS_DECOMMIT, 1);
-		sp__slot_set_kept(p, i, 0);
+		sp__kept_set(p, i, 0);
 		s->priv = 0;
 		d->r[0].base = base;
 		d->r[0].len = hw;
@@ -451,7 +459,7 @@ static int reset_adaptive(sp_mempool *p, uint32_t i, struct sp__ranges *d)
 			return err;
 		s->scanning = 1;
 	}
-	sp__slot_set_kept(p, i, priv * pg);
+	sp__kept_set(p, i, priv * pg);
 	/* Share what was learnt with the slots the image maps next. */
 	if ((++s->resets & 7) == 1) {
 		if (s->img)

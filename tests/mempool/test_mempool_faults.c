@@ -16,7 +16,7 @@
 #include <sys/resource.h>
 
 #include "mp_util.h"
-#include "os.h"
+#include "os/inject.h"
 
 #define PG 4096u
 #define SLOT_BYTES (16 * PG)

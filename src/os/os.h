@@ -2,40 +2,19 @@
 /*
  * os.h: the thin OS layer under the memory pool. Every mmap, mprotect,
  * madvise, memfd, userfaultfd, pagemap and process_madvise call of the
- * library lives in os_linux.c; nothing else calls the kernel for memory.
+ * library lives in linux.c; nothing else calls the kernel for memory.
  *
  * Each function returns 0 or a negative errno and never sets errno.
  * Preconditions (checked with assert only): addresses and lengths are page
  * aligned and lengths are > 0 unless said otherwise.
  *
- * Fault injection (tests): sp__os_fail(op, skip, count, err) makes the
- * (skip+1)th to (skip+count)th calls of `op` fail with `err` without calling
- * the kernel. The counters are process-wide atomics; tests that use them
- * run single-threaded.
+ * Tests make these calls fail on purpose through inject.h.
  */
 #ifndef SP_OS_H
 #define SP_OS_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Operations that fault injection can target. */
-enum sp__os_op {
-	SP__OS_MMAP,            /* reserve, map_anon, map_file, map_shared_ro */
-	SP__OS_MPROTECT,        /* protect */
-	SP__OS_MADVISE,         /* decommit, guard install/remove */
-	SP__OS_MEMFD,           /* memfd_create, write, seal */
-	SP__OS_PROCESS_MADVISE, /* decommit_many */
-	SP__OS_IOCTL,           /* pagemap scan, userfaultfd register/protect */
-	SP__OS_NOPS
-};
-
-/* Fail calls skip+1 .. skip+count of `op` with err (< 0). count 0 clears. */
-void sp__os_fail(enum sp__os_op op, uint32_t skip, uint32_t count, int err);
-/* Clear every injected failure. */
-void sp__os_fail_clear(void);
-/* Calls of `op` seen since the last sp__os_fail/clear for it (for tests). */
-uint64_t sp__os_calls(enum sp__os_op op);
 
 size_t sp__os_page_size(void);
 
@@ -65,17 +44,22 @@ void sp__os_probe(sp__os_ctx *ctx, unsigned want);
 /* Close the handles of ctx. */
 void sp__os_ctx_close(sp__os_ctx *ctx);
 
-/* Reserve len bytes of address space: PROT_NONE (rw = 0) or read-write,
- * MAP_NORESERVE either way. */
-int sp__os_reserve(size_t len, int rw, void **out);
+/* Reserve len bytes of address space, MAP_NORESERVE: inaccessible, or
+ * read-write (for guard markers to fence). */
+int sp__os_reserve_none(size_t len, void **out);
+int sp__os_reserve_rw(size_t len, void **out);
 int sp__os_unmap(void *p, size_t len);
-/* Replace [p, p+len) with fresh anonymous memory (zeros), PROT_NONE or RW. */
-int sp__os_map_anon(void *p, size_t len, int rw);
+/* Replace [p, p+len) with fresh anonymous memory (zeros): inaccessible, or
+ * read-write. */
+int sp__os_map_anon_none(void *p, size_t len);
+int sp__os_map_anon_rw(void *p, size_t len);
 /* Map fd's first len bytes copy-on-write over [p, p+len), read-write. */
 int sp__os_map_file(void *p, size_t len, int fd);
 /* Map fd's first len bytes shared read-only anywhere. */
 int sp__os_map_ro(int fd, size_t len, const void **out);
-int sp__os_protect(void *p, size_t len, int rw);
+/* mprotect [p, p+len) to PROT_NONE, or to read-write. */
+int sp__os_protect_none(void *p, size_t len);
+int sp__os_protect_rw(void *p, size_t len);
 /* madvise(MADV_DONTNEED): private pages go back to zero / file content. */
 int sp__os_decommit(void *p, size_t len);
 /* MADV_DONTNEED over n ranges (base, len pairs) with process_madvise;
@@ -86,8 +70,10 @@ typedef struct sp__os_range {
 	size_t len;
 } sp__os_range;
 int sp__os_decommit_many(const sp__os_ctx *ctx, const sp__os_range *r, size_t n);
-/* MADV_GUARD_INSTALL (install != 0) or MADV_GUARD_REMOVE. */
-int sp__os_guard(void *p, size_t len, int install);
+/* MADV_GUARD_INSTALL: accesses to [p, p+len) fault; MADV_GUARD_REMOVE
+ * takes the markers away (the range reads as zeros again). */
+int sp__os_guard_install(void *p, size_t len);
+int sp__os_guard_remove(void *p, size_t len);
 
 /* A sealed memfd holding bytes[0..len) followed by zeros up to size
  * (size >= len, page multiple). */

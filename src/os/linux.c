@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * os_linux.c: every kernel call the memory pool makes (see os.h), plus the
- * feature probes and the fault-injection hook for tests.
+ * linux.c: every kernel call the memory pool makes (see os.h), and the
+ * feature probes.
  *
  * Debian 12 builds against Linux 6.1 uapi headers while the kernels we run
  * on are much newer, so the constants and structures of later interfaces
  * (PAGEMAP_SCAN 6.7, MADV_GUARD_INSTALL 6.13, WP_ASYNC userfaultfd 6.7) are
  * defined here from the kernel documentation, each under #ifndef.
  *
- * State: the fault-injection counters (process-wide atomics). No locks.
+ * State: none of its own (the handles live in the caller's sp__os_ctx); no
+ * locks. Every call that can fail first asks inject.h whether a test wants
+ * it to.
  */
-#include "os.h"
+#include "os/os.h"
+#include "os/inject.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -85,49 +88,10 @@ struct pm_scan_arg {
 _Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg is 12 u64");
 _Static_assert(sizeof(struct page_region) == 24, "page_region is 3 u64");
 
-/* ---- fault injection -------------------------------------------------- */
-
-static atomic_uint_fast64_t op_calls[SP__OS_NOPS];
-static atomic_uint op_skip[SP__OS_NOPS];
-static atomic_uint op_count[SP__OS_NOPS];
-static atomic_int op_err[SP__OS_NOPS];
-
-void sp__os_fail(enum sp__os_op op, uint32_t skip, uint32_t count, int err)
-{
-	atomic_store_explicit(&op_count[op], 0, memory_order_relaxed);
-	atomic_store_explicit(&op_calls[op], 0, memory_order_relaxed);
-	atomic_store_explicit(&op_skip[op], skip, memory_order_relaxed);
-	atomic_store_explicit(&op_err[op], err, memory_order_relaxed);
-	atomic_store_explicit(&op_count[op], count, memory_order_release);
-}
-
-void sp__os_fail_clear(void)
-{
-	for (int i = 0; i < SP__OS_NOPS; i++)
-		sp__os_fail((enum sp__os_op)i, 0, 0, 0);
-}
-
-uint64_t sp__os_calls(enum sp__os_op op)
-{
-	return atomic_load_explicit(&op_calls[op], memory_order_relaxed);
-}
-
-/* 0, or the injected error for this call of op. */
-static int injected(enum sp__os_op op)
-{
-	uint64_t c = atomic_fetch_add_explicit(&op_calls[op], 1, memory_order_relaxed);
-	unsigned count = atomic_load_explicit(&op_count[op], memory_order_acquire);
-	if (!count)
-		return 0;
-	unsigned skip = atomic_load_explicit(&op_skip[op], memory_order_relaxed);
-	if (c >= skip && c < (uint64_t)skip + count)
-		return atomic_load_explicit(&op_err[op], memory_order_relaxed);
-	return 0;
-}
-
+/* A failure injected by a test (inject.h) returns before the kernel call. */
 #define INJECT(op)                                                                                 \
 	do {                                                                                       \
-		int inj_ = injected(op);                                                           \
+		int inj_ = sp__os_injected(op);                                                    \
 		if (inj_)                                                                          \
 			return inj_;                                                               \
 	} while (0)
@@ -147,15 +111,24 @@ size_t sp__os_page_size(void)
 
 /* ---- mappings --------------------------------------------------------- */
 
-int sp__os_reserve(size_t len, int rw, void **out)
+static int reserve(size_t len, int prot, void **out)
 {
 	INJECT(SP__OS_MMAP);
-	void *p = mmap(NULL, len, rw ? PROT_READ | PROT_WRITE : PROT_NONE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return neg_errno();
 	*out = p;
 	return 0;
+}
+
+int sp__os_reserve_none(size_t len, void **out)
+{
+	return reserve(len, PROT_NONE, out);
+}
+
+int sp__os_reserve_rw(size_t len, void **out)
+{
+	return reserve(len, PROT_READ | PROT_WRITE, out);
 }
 
 int sp__os_unmap(void *p, size_t len)
@@ -164,13 +137,23 @@ int sp__os_unmap(void *p, size_t len)
 	return munmap(p, len) ? neg_errno() : 0;
 }
 
-int sp__os_map_anon(void *p, size_t len, int rw)
+static int map_anon(void *p, size_t len, int prot)
 {
 	PAGE_OK(p, len);
 	INJECT(SP__OS_MMAP);
-	void *q = mmap(p, len, rw ? PROT_READ | PROT_WRITE : PROT_NONE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	void *q =
+		mmap(p, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	return q == MAP_FAILED ? neg_errno() : 0;
+}
+
+int sp__os_map_anon_none(void *p, size_t len)
+{
+	return map_anon(p, len, PROT_NONE);
+}
+
+int sp__os_map_anon_rw(void *p, size_t len)
+{
+	return map_anon(p, len, PROT_READ | PROT_WRITE);
 }
 
 int sp__os_map_file(void *p, size_t len, int fd)
@@ -192,25 +175,43 @@ int sp__os_map_ro(int fd, size_t len, const void **out)
 	return 0;
 }
 
-int sp__os_protect(void *p, size_t len, int rw)
+static int protect(void *p, size_t len, int prot)
 {
 	PAGE_OK(p, len);
 	INJECT(SP__OS_MPROTECT);
-	return mprotect(p, len, rw ? PROT_READ | PROT_WRITE : PROT_NONE) ? neg_errno() : 0;
+	return mprotect(p, len, prot) ? neg_errno() : 0;
+}
+
+int sp__os_protect_none(void *p, size_t len)
+{
+	return protect(p, len, PROT_NONE);
+}
+
+int sp__os_protect_rw(void *p, size_t len)
+{
+	return protect(p, len, PROT_READ | PROT_WRITE);
+}
+
+static int advise(void *p, size_t len, int advice)
+{
+	PAGE_OK(p, len);
+	INJECT(SP__OS_MADVISE);
+	return madvise(p, len, advice) ? neg_errno() : 0;
 }
 
 int sp__os_decommit(void *p, size_t len)
 {
-	PAGE_OK(p, len);
-	INJECT(SP__OS_MADVISE);
-	return madvise(p, len, MADV_DONTNEED) ? neg_errno() : 0;
+	return advise(p, len, MADV_DONTNEED);
 }
 
-int sp__os_guard(void *p, size_t len, int install)
+int sp__os_guard_install(void *p, size_t len)
 {
-	PAGE_OK(p, len);
-	INJECT(SP__OS_MADVISE);
-	return madvise(p, len, install ? MADV_GUARD_INSTALL : MADV_GUARD_REMOVE) ? neg_errno() : 0;
+	return advise(p, len, MADV_GUARD_INSTALL);
+}
+
+int sp__os_guard_remove(void *p, size_t len)
+{
+	return advise(p, len, MADV_GUARD_REMOVE);
 }
 
 int sp__os_decommit_many(const sp__os_ctx *ctx, const sp__os_range *r, size_t n)
