@@ -132,7 +132,7 @@ def main():
                 print(f'check-layers: {f}:{n}: "{m.group(0)}" belongs to the slot policy '
                       '(src/index/policy.h): use its functions', file=sys.stderr)
     if status == 0:
-        print(f'check-layers: clean ({len(lib)} library files, no include circle, '
+        print(f'check-layers: clean ({len(lib)} library files, no circle, '
               'policy sealed)')
     return status
 
