@@ -6,6 +6,7 @@
  * and a slot whose reset failed is never handed out dirty.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -272,6 +273,108 @@ static void trim_failure(void **state)
 	sp_mempool_destroy(p);
 }
 
+/* vm.max_map_count, or 0 when unknown. */
+static uint32_t max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	unsigned v = 0;
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static void watchdog_fired(int sig)
+{
+	static const char msg[] = "watchdog: the call hung (reclaim_mu locked twice?)\n";
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* One slot, warm for a with dirtied pages restored in place (so it keeps
+ * them), under a mappings budget of `limit` (0: the default). */
+static sp_mempool *warm_slot(uint32_t limit, sp_image **a)
+{
+	sp_mempool_config cfg = {.slots = 1,
+	                         .slot_bytes = SLOT_BYTES,
+	                         .guard_bytes = PG,
+	                         .decommit_batch = 1,
+	                         .flags = SP_MEMPOOL_RESET_RESTORE,
+	                         .map_headroom = limit ? max_map_count() - limit : 0};
+	sp_mempool *p = NULL;
+	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
+	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, a), 0);
+	sp_mem_slot s;
+	assert_int_equal(sp_mempool_alloc(p, *a, 12 * PG, &s), 0);
+	memset((char *)s.base + PG, 0xdd, 10 * PG);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	return p;
+}
+
+/*
+ * Regression: a slot marked failed under reclaim_mu locked reclaim_mu
+ * again. A reclaim of kept pages (sp_mempool_trim) holds reclaim_mu; when
+ * its decommit of a warm slot fails, the slot is marked failed, which
+ * counts the slot's worst-case mappings. With the mappings budget full,
+ * that count used to take them by reclaiming (reclaim_mu again, on the
+ * same thread: a hang). It now only takes what the budget has room for.
+ */
+static void failed_slot_under_reclaim_mu_relocked(void **state)
+{
+	(void)state;
+	uint32_t max = max_map_count();
+	if (max < 1000)
+		skip();
+	/* What the setup holds on this kernel's guard path, measured. */
+	sp_image *a;
+	sp_mempool *p = warm_slot(0, &a);
+	sp_mempool_stats st = {.size = sizeof(st)};
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	uint32_t limit = st.mappings;
+	int alone = st.process_mappings == st.mappings;
+	assert_int_equal(sp_image_release(a), 0);
+	sp_mempool_destroy(p);
+	if (!alone)
+		skip(); /* another pool of this process holds mappings */
+
+	/* The same setup with the budget exactly full. */
+	p = warm_slot(limit, &a);
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_int_equal(st.map_limit, limit);
+	assert_int_equal(st.process_mappings, limit);
+	assert_true(st.resident_warm_bytes > 0);
+
+	sp__os_fail(SP__OS_MADVISE, 0, 1, -EIO); /* the trim's decommit */
+	signal(SIGALRM, watchdog_fired);
+	alarm(10);
+	int err = sp_mempool_trim(p, 0);
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	sp__os_fail_clear();
+	assert_int_equal(err, 0);
+	assert_int_equal(sp_mempool_get_stats(p, &st), 0);
+	assert_int_equal(st.reset_failures, 1);
+	assert_int_equal(st.resident_warm_bytes, 0);
+	assert_int_equal(st.budget_reclaims, 0);
+	/* No room for the failed slot's worst case: it counts what it had. */
+	assert_int_equal(st.process_mappings, limit);
+	assert_int_equal(sp_mempool_check(p), 0);
+
+	/* The failed slot is rebuilt before its next use: pristine. */
+	sp_mem_slot s;
+	assert_int_equal(sp_mempool_alloc(p, a, 12 * PG, &s), 0);
+	assert_int_equal(mp_first_diff(s.base, 12 * PG, A, 0, sizeof(A)), -1);
+	assert_int_equal(mp_faults((unsigned char *)s.base + 12 * PG, 0), 1);
+	assert_int_equal(sp_mempool_free(p, s.base), 0);
+	assert_int_equal(sp_mempool_trim(p, 0), 0);
+	assert_int_equal(sp_image_release(a), 0);
+	teardown_check(p);
+	sp_mempool_destroy(p);
+}
+
 int main(void)
 {
 	mp_require_kernel();
@@ -283,6 +386,7 @@ int main(void)
 		cmocka_unit_test(free_reset_failures),
 		cmocka_unit_test(batch_failures),
 		cmocka_unit_test(trim_failure),
+		cmocka_unit_test(failed_slot_under_reclaim_mu_relocked),
 	};
 	memset(A, 0xa1, sizeof(A));
 	memset(B, 0xb2, sizeof(B));
