@@ -158,7 +158,7 @@ fuzz:
 # All run even when one fails; any failing fails lint.
 lint:
 	@s=0; scripts/lint.sh || s=1; scripts/format-check.sh || s=1; scripts/check-spdx.sh || s=1; \
-	  scripts/check-layers.py || s=1; exit $$s
+	  $(NEED) lint/layers cmd:python3 -- scripts/check-layers.py || s=1; exit $$s
 
 valgrind:
 	@scripts/valgrind.sh
