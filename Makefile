@@ -10,7 +10,8 @@
 #   make bench         run the benchmarks
 #   make docs          reference documentation (doxygen): build/release/docs/
 #   make lint          cppcheck + clang-tidy over src/ include/ tools/, format, SPDX
-#                      and layer checks (no circle, the slot policy sealed)
+#                      and layer checks (no circle, the slot policy
+#                      sealed, the design map current)
 #   make valgrind      every test under valgrind memcheck, no errors or leaks
 #   make fuzz          each libFuzzer target FUZZ_SECONDS seconds (not in check)
 #   make install PREFIX=/usr/local

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Checks two rules of the library's layout (docs/DESIGN.md, "Map").
+"""Checks three rules of the library's layout (docs/DESIGN.md, "Map").
 
 1. No circle between the library's source files. A file and its header
    (src/index/policy.c and policy.h) count as one room. Room A needs room B
@@ -13,10 +13,13 @@
    src/index/keytab.[ch] only. Everything else goes through the policy's
    functions. The key table's own unit test (tests/**/test_keytab.c) is
    the one other reader.
+3. The map in docs/DESIGN.md matches the tree: every file of src/ is named
+   in its folder's part of the map (a header through its .c file), and
+   every file the map names exists.
 
     scripts/check-layers.py          (make lint)
 
-Exit status: 0 when both hold, 1 otherwise (each breach on stderr).
+Exit status: 0 when all hold, 1 otherwise (each breach on stderr).
 """
 import os
 import re
@@ -111,6 +114,31 @@ def circles(files):
     return out, edges
 
 
+def map_breaches(files):
+    """What differs between the map of docs/DESIGN.md and the tree."""
+    text = open(os.path.join(ROOT, 'docs', 'DESIGN.md'), encoding='utf-8').read()
+    m = re.search(r'^## Map\n(.*?)^#', text, re.M | re.S)
+    if not m:
+        return ['docs/DESIGN.md has no "## Map" section']
+    parts = re.split(r'^\*\*`(src/[\w/]*)`\*\*', m.group(1), flags=re.M)
+    out, mapped = [], set()
+    for folder, body in zip(parts[1::2], parts[2::2]):
+        folder = folder.rstrip('/')
+        mapped.add(folder)
+        named = set(re.findall(r'`([\w./-]+\.(?:c|h|map))`', body))
+        for n in sorted(named):
+            path = n if '/' in n else f'{folder}/{n}'
+            if not os.path.exists(os.path.join(ROOT, path)):
+                out.append(f'the map names {path}, which does not exist')
+        for f in sorted(f for f in files if os.path.dirname(f) == folder):
+            base = os.path.basename(f)
+            if base not in named and room(base) + '.c' not in named:
+                out.append(f'{f} is not in the map')
+    for d in sorted({os.path.dirname(f) for f in files} - mapped):
+        out.append(f'folder {d}/ has no part in the map')
+    return out
+
+
 def main():
     status = 0
     lib = set(tracked('src/*.c', 'src/*.h'))
@@ -121,6 +149,9 @@ def main():
         for v in comp:
             for w in sorted(edges.get(v, ()) & set(comp)):
                 print(f'  {v} -> {w}', file=sys.stderr)
+    for breach in map_breaches(set(tracked('src/*.c', 'src/*.h', 'src/*.map'))):
+        status = 1
+        print(f'check-layers: docs/DESIGN.md, "Map": {breach}', file=sys.stderr)
     for f in tracked('src/*.c', 'src/*.h', 'tools/*.c', 'tools/*.h', 'bench/*.c', 'bench/*.h',
                      'tests/*.c', 'tests/*.h', 'examples/*.c'):
         if SEAL_OWNERS.match(f):
@@ -133,7 +164,7 @@ def main():
                       '(src/index/policy.h): use its functions', file=sys.stderr)
     if status == 0:
         print(f'check-layers: clean ({len(lib)} library files, no circle, '
-              'policy sealed)')
+              'policy sealed, map current)')
     return status
 
 
