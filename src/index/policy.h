@@ -7,7 +7,7 @@
  *
  * The policy is the only code that reads or writes slot records (slot.h)
  * and the key table (keytab.h); everything else goes through the functions
- * below (scripts/lint.sh checks this). It knows nothing of shards: a
+ * below (scripts/check-layers.py checks this). It knows nothing of shards: a
  * sharded index gives it a key hook, called when its key table gains or
  * loses a key, and reads what it publishes (struct sp__pub).
  *
