@@ -16,8 +16,9 @@
  * A free goes to the slot's owner. free_many takes the locks it needs in
  * ascending order.
  *
- * Naming: `_unlock` functions are entered holding the shard's lock and
- * release it; `_locked` ones (locks.h) keep it held.
+ * Naming, as in the whole library: a `_unlock` function is entered holding
+ * a lock and releases it; a `_locked` one is called with a lock held and
+ * returns with it still held.
  *
  * Recording (layout.h): on the one-shard path and in free, each locked
  * section starts with the recorder test (a compare with memory and a
