@@ -107,6 +107,19 @@ static inline int mp_count_maps(const char *needle)
 	return n;
 }
 
+/* vm.max_map_count, or 0 when unknown. */
+static inline uint32_t mp_max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	unsigned v = 0;
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
 /* waitpid that goes on when a signal (a fuzzer's timer) interrupts it. */
 static inline pid_t mp_waitpid(pid_t pid, int *st)
 {

@@ -273,19 +273,6 @@ static void trim_failure(void **state)
 	sp_mempool_destroy(p);
 }
 
-/* vm.max_map_count, or 0 when unknown. */
-static uint32_t max_map_count(void)
-{
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-	unsigned v = 0;
-	if (f) {
-		if (fscanf(f, "%u", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 static void watchdog_fired(int sig)
 {
 	static const char msg[] = "watchdog: the call hung (reclaim_mu locked twice?)\n";
@@ -303,7 +290,7 @@ static sp_mempool *warm_slot(uint32_t limit, sp_image **a)
 	                         .guard_bytes = PG,
 	                         .decommit_batch = 1,
 	                         .flags = SP_MEMPOOL_RESET_RESTORE,
-	                         .map_headroom = limit ? max_map_count() - limit : 0};
+	                         .map_headroom = limit ? mp_max_map_count() - limit : 0};
 	sp_mempool *p = NULL;
 	assert_int_equal(sp_mempool_create(&cfg, &p), 0);
 	assert_int_equal(sp_image_create(p, A, sizeof(A), 0, a), 0);
@@ -325,7 +312,7 @@ static sp_mempool *warm_slot(uint32_t limit, sp_image **a)
 static void failed_slot_under_reclaim_mu_relocked(void **state)
 {
 	(void)state;
-	uint32_t max = max_map_count();
+	uint32_t max = mp_max_map_count();
 	if (max < 1000)
 		skip();
 	/* What the setup holds on this kernel's guard path, measured. */

@@ -24,18 +24,6 @@
 
 #define PG 4096u
 
-static uint32_t max_map_count(void)
-{
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-	unsigned v = 0;
-	if (f) {
-		if (fscanf(f, "%u", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 static void *noop(void *arg)
 {
 	return arg;
@@ -78,7 +66,7 @@ static int process_still_works(void)
 static void test_default_headroom_protects_process(void **state)
 {
 	(void)state;
-	uint32_t max = max_map_count();
+	uint32_t max = mp_max_map_count();
 	if (max == 0 || max > 1000000)
 		skip(); /* unknown or too large a limit to reach in a test */
 	sp_mempool_config cfg = {.slots = 200000,
@@ -148,7 +136,7 @@ static void tick(unsigned k)
  * reservation and one per image. */
 static void budget_exact(unsigned flags, uint32_t per_slot)
 {
-	uint32_t max = max_map_count();
+	uint32_t max = mp_max_map_count();
 	if (max < 1000)
 		skip();
 	const uint32_t limit = 3 + 4 * per_slot; /* reservation, 2 images, 4 slots */
