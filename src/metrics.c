@@ -15,14 +15,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sink.h"
+
 static void flush(struct sp__metrics *m)
 {
-	if (m->err || !m->len)
-		return;
-	int r = m->write(m->ctx, m->buf, m->len);
-	m->len = 0;
-	if (r)
-		m->err = r < 0 ? r : -EIO;
+	sp__sink_flush(m->write, m->ctx, m->buf, &m->len, &m->err);
 }
 
 static void put(struct sp__metrics *m, const char *s, size_t n)

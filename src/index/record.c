@@ -24,6 +24,7 @@
 
 #include "policy.h"
 #include "shard.h"
+#include "sink.h"
 #include "slotpool/index.h"
 
 /* room() leaves this much for the next line: an operation's longest
@@ -79,12 +80,7 @@ int sp__record_new(struct sp__recorder **out, uint32_t capacity, uint32_t shards
 
 static void flush(struct sp__recorder *r)
 {
-	if (r->err || !r->len)
-		return;
-	int e = r->write(r->ctx, r->buf, r->len);
-	r->len = 0;
-	if (e)
-		r->err = e < 0 ? e : -EIO;
+	sp__sink_flush(r->write, r->ctx, r->buf, &r->len, &r->err);
 }
 
 /* Room for one more line (and its timestamp); 0 if the recorder failed. */
